@@ -1,0 +1,74 @@
+/**
+ * The shell around every agent's `main.ts`: read common configuration from the environment, connect the
+ * bus, run the agent until SIGINT or SIGTERM, then stop it, drain NATS and exit 0.
+ * @module
+ */
+import { Bus } from "./bus/bus.ts";
+import { RealClock } from "./clock.ts";
+import type { Clock } from "./clock.ts";
+import { type Logger, loggerFromEnv } from "./log.ts";
+import { timingProfile, type TimingProfile } from "./timing.ts";
+
+/** What every agent is handed. */
+export interface AgentContext {
+  bus: Bus;
+  clock: Clock;
+  log: Logger;
+  /** Aborted when the process is asked to stop. */
+  signal: AbortSignal;
+  timing: TimingProfile;
+}
+
+/** A started agent: `stop()` finishes its writes. */
+export interface RunningAgent {
+  stop(): Promise<void>;
+}
+
+/** Reads an environment variable, or `fallback`. */
+export function env(name: string, fallback: string): string;
+export function env(name: string): string | undefined;
+export function env(name: string, fallback?: string): string | undefined {
+  const v = Deno.env.get(name);
+  return v === undefined || v === "" ? fallback : v;
+}
+
+/**
+ * Runs an agent as a process: `KUBELAB_NATS_URL` (default nats://127.0.0.1:4222), `KUBELAB_PROFILE`,
+ * `KUBELAB_LOG_LEVEL`. Exits 0 after a clean stop on SIGINT/SIGTERM, 1 when start-up fails.
+ */
+export async function runAgent(
+  name: string,
+  start: (ctx: AgentContext) => Promise<RunningAgent>,
+  fields: Record<string, unknown> = {},
+): Promise<never> {
+  const log = loggerFromEnv({ agent: name, ...fields });
+  const controller = new AbortController();
+  const stopped = new Promise<string>((resolve) => {
+    for (const sig of ["SIGINT", "SIGTERM"] as const) {
+      Deno.addSignalListener(sig, () => resolve(sig));
+    }
+  });
+  let bus: Bus | undefined;
+  try {
+    const timing = timingProfile(env("KUBELAB_PROFILE", "default"));
+    bus = await Bus.connect({
+      servers: env("KUBELAB_NATS_URL", "nats://127.0.0.1:4222").split(","),
+      name: [name, fields.node].filter(Boolean).join("/"),
+      log,
+    });
+    const agent = await start({ bus, clock: new RealClock(), log, signal: controller.signal, timing });
+    log.info("Started", { profile: timing.name });
+    const sig = await stopped;
+    log.info("Stopping", { signal: sig });
+    controller.abort();
+    await agent.stop();
+    await bus.drain();
+    log.info("Stopped");
+    Deno.exit(0);
+  } catch (err) {
+    log.error("Failed", { error: err instanceof Error ? err.stack ?? err.message : String(err) });
+    controller.abort();
+    await bus?.drain().catch(() => {});
+    Deno.exit(1);
+  }
+}

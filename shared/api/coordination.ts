@@ -1,0 +1,18 @@
+/**
+ * coordination.k8s.io/v1 Lease: the node heartbeat.
+ * @module
+ */
+import { z } from "zod";
+import { kind, Time } from "./meta.ts";
+
+/** coordinationv1.Lease. */
+export const Lease = kind("coordination.k8s.io/v1", "Lease", {
+  spec: z.looseObject({
+    holderIdentity: z.string().optional(),
+    leaseDurationSeconds: z.number().int().optional(),
+    acquireTime: Time.optional(),
+    renewTime: Time.optional(),
+    leaseTransitions: z.number().int().optional(),
+  }).optional(),
+});
+export type Lease = z.infer<typeof Lease>;

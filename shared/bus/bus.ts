@@ -1,0 +1,377 @@
+/**
+ * The one wrapper around a NATS connection that every agent and the CLI use: typed publish, subscribe and
+ * request/reply with zod validation at the edge, a trace id in headers, clear errors for timeouts and
+ * missing responders, and reconnects that never give up.
+ * @module
+ */
+import { connect } from "@nats-io/transport-node";
+import {
+  headers as natsHeaders,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  NoRespondersError,
+  RequestError,
+  type Subscription,
+  TimeoutError,
+} from "@nats-io/nats-core";
+import type { z } from "zod";
+import { ApiError, apiError, Status } from "../api/errors.ts";
+import type { Logger } from "../log.ts";
+import { STATUS_HEADER, TRACE_HEADER } from "./subjects.ts";
+
+/** What a handler learns about the message it got. */
+export interface MsgContext {
+  subject: string;
+  /** The trace id of the chain this message belongs to. */
+  traceId: string;
+  headers?: MsgHdrs;
+}
+
+/** Options for {@linkcode Bus.connect}. */
+export interface BusOptions {
+  /** NATS URL(s). @default "nats://127.0.0.1:4222" */
+  servers?: string | string[];
+  /** Connection name shown in the server's monitoring (`connz`). */
+  name: string;
+  log: Logger;
+  /** Inbox prefix, so that per-agent permissions can keep replies private. */
+  inboxPrefix?: string;
+  /** Give up connecting for the first time after this long; -1 waits forever. @default -1 */
+  connectTimeoutMs?: number;
+}
+
+/** Why a request failed without an answer. */
+export type BusErrorKind = "timeout" | "no-responders" | "invalid-reply" | "closed";
+
+/** A request that got no usable answer. */
+export class BusError extends Error {
+  readonly kind: BusErrorKind;
+  readonly subject: string;
+  constructor(kind: BusErrorKind, subject: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "BusError";
+    this.kind = kind;
+    this.subject = subject;
+  }
+}
+
+/** Options for publishing. */
+export interface PublishOptions {
+  traceId?: string;
+}
+
+/** Options for requests. */
+export interface RequestOptions {
+  traceId?: string;
+  /** @default 5000 */
+  timeoutMs?: number;
+}
+
+/** Options for subscriptions. */
+export interface SubscribeOptions {
+  /** Queue group: one member gets each message. */
+  queue?: string;
+  /** Handle messages concurrently instead of one after another. @default false */
+  concurrent?: boolean;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A fresh trace id. */
+export function newTraceId(): string {
+  return crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+}
+
+/** The bus: one NATS connection, typed. Close it with `drain()` or `await using`. */
+export class Bus implements AsyncDisposable {
+  readonly nc: NatsConnection;
+  readonly log: Logger;
+  readonly #subs = new Set<Subscription>();
+  readonly #inflight = new Set<Promise<unknown>>();
+
+  constructor(nc: NatsConnection, log: Logger) {
+    this.nc = nc;
+    this.log = log;
+    this.#watchStatus();
+  }
+
+  /** Connects with kubelab's client defaults: reconnect forever, wait for the first connect. */
+  static async connect(options: BusOptions): Promise<Bus> {
+    const servers = options.servers ?? "nats://127.0.0.1:4222";
+    const nc = await connect({
+      servers,
+      name: options.name,
+      inboxPrefix: options.inboxPrefix,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      waitOnFirstConnect: true,
+      timeout: options.connectTimeoutMs && options.connectTimeoutMs > 0
+        ? options.connectTimeoutMs
+        : undefined,
+      pingInterval: 10_000,
+    });
+    return new Bus(nc, options.log.with({ conn: options.name }));
+  }
+
+  async #watchStatus(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      switch (s.type) {
+        case "disconnect":
+          this.log.warn("Disconnected from NATS", { server: s.server });
+          break;
+        case "reconnect":
+          this.log.info("Reconnected to NATS", { server: s.server });
+          break;
+        case "error":
+          this.log.error("NATS error", { error: s.error });
+          break;
+        case "slowConsumer":
+          this.log.warn("Slow consumer", { subject: s.sub.getSubject() });
+          break;
+      }
+    }
+  }
+
+  /** Publishes `data` as JSON. */
+  publish(subject: string, data: unknown, opts: PublishOptions = {}): void {
+    const h = natsHeaders();
+    h.set(TRACE_HEADER, opts.traceId ?? newTraceId());
+    this.nc.publish(subject, encode(data), { headers: h });
+  }
+
+  /**
+   * Subscribes with validation at the edge: a payload that is not JSON or fails `schema` is logged with
+   * its subject and dropped; the handler only ever sees valid data.
+   */
+  subscribe<T>(
+    subject: string,
+    schema: z.ZodType<T>,
+    handler: (data: T, ctx: MsgContext) => void | Promise<void>,
+    opts: SubscribeOptions = {},
+  ): Subscription {
+    const sub = this.nc.subscribe(subject, { queue: opts.queue });
+    this.#subs.add(sub);
+    const loop = async () => {
+      for await (const msg of sub) {
+        const parsed = this.#parse(msg, schema);
+        if (!parsed.ok) continue;
+        const run = this.#runHandler(() => handler(parsed.data, parsed.ctx), msg.subject);
+        if (!opts.concurrent) await run;
+      }
+    };
+    this.#track(loop().finally(() => this.#subs.delete(sub)));
+    return sub;
+  }
+
+  /**
+   * Answers requests on `subject`. The request is validated with `schema`; the handler's result is the
+   * reply. A thrown {@linkcode ApiError} travels as its Status; any other error as InternalError; an
+   * invalid request as BadRequest. Requests are handled concurrently.
+   */
+  serve<T>(
+    subject: string,
+    schema: z.ZodType<T>,
+    handler: (data: T, ctx: MsgContext) => unknown | Promise<unknown>,
+    opts: { queue?: string } = {},
+  ): Subscription {
+    const sub = this.nc.subscribe(subject, { queue: opts.queue });
+    this.#subs.add(sub);
+    const loop = async () => {
+      for await (const msg of sub) {
+        const parsed = this.#parse(msg, schema);
+        if (!parsed.ok) {
+          this.#replyError(msg, apiError("BadRequest", parsed.error), parsed.traceId);
+          continue;
+        }
+        this.#track((async () => {
+          try {
+            const result = await handler(parsed.data, parsed.ctx);
+            this.#reply(msg, result, parsed.ctx.traceId);
+          } catch (err) {
+            const apiErr = err instanceof ApiError ? err : apiError(
+              "InternalError",
+              `Internal error serving ${msg.subject}: ${
+                err instanceof Error ? err.message : String(err)
+              }`,
+            );
+            if (!(err instanceof ApiError)) {
+              this.log.error("Handler failed", { subject: msg.subject, error: err });
+            }
+            this.#replyError(msg, apiErr, parsed.ctx.traceId);
+          }
+        })());
+      }
+    };
+    this.#track(loop().finally(() => this.#subs.delete(sub)));
+    return sub;
+  }
+
+  /**
+   * Sends a request and validates the reply with `schema`. A reply carrying a Status throws
+   * {@linkcode ApiError}; no answer throws {@linkcode BusError}.
+   */
+  async request<T>(
+    subject: string,
+    data: unknown,
+    schema: z.ZodType<T>,
+    opts: RequestOptions = {},
+  ): Promise<T> {
+    const timeout = opts.timeoutMs ?? 5000;
+    const h = natsHeaders();
+    h.set(TRACE_HEADER, opts.traceId ?? newTraceId());
+    let msg: Msg;
+    try {
+      msg = await this.nc.request(subject, encode(data), { timeout, headers: h });
+    } catch (err) {
+      throw toBusError(err, subject, timeout);
+    }
+    let body: unknown;
+    try {
+      body = msg.data.length ? JSON.parse(decoder.decode(msg.data)) : undefined;
+    } catch {
+      throw new BusError("invalid-reply", subject, `Reply on ${subject} is not JSON`);
+    }
+    if (msg.headers?.get(STATUS_HEADER)) {
+      const status = Status.safeParse(body);
+      if (status.success) throw new ApiError(status.data);
+      throw new BusError("invalid-reply", subject, `Malformed error reply on ${subject}`);
+    }
+    const result = schema.safeParse(body);
+    if (!result.success) {
+      throw new BusError(
+        "invalid-reply",
+        subject,
+        `Reply on ${subject} failed validation: ${summarizeIssues(result.error)}`,
+      );
+    }
+    return result.data;
+  }
+
+  /** Waits for every message sent so far to reach the server. */
+  flush(): Promise<void> {
+    return this.nc.flush();
+  }
+
+  /** Stops subscriptions, lets in-flight handlers finish, flushes and closes. */
+  async drain(): Promise<void> {
+    if (this.nc.isClosed()) return;
+    for (const sub of this.#subs) sub.unsubscribe();
+    await Promise.allSettled([...this.#inflight]);
+    if (!this.nc.isClosed() && !this.nc.isDraining()) {
+      await this.nc.drain().catch(() => this.nc.close());
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.drain();
+  }
+
+  #parse<T>(
+    msg: Msg,
+    schema: z.ZodType<T>,
+  ):
+    | { ok: true; data: T; ctx: MsgContext }
+    | { ok: false; error: string; traceId: string } {
+    const traceId = msg.headers?.get(TRACE_HEADER) || newTraceId();
+    let raw: unknown;
+    try {
+      raw = msg.data.length ? JSON.parse(decoder.decode(msg.data)) : undefined;
+    } catch (err) {
+      const error = `Malformed message on ${msg.subject}: not JSON (${(err as Error).message})`;
+      this.log.warn("Dropped malformed message", { subject: msg.subject, error, traceId });
+      return { ok: false, error, traceId };
+    }
+    const result = schema.safeParse(raw);
+    if (!result.success) {
+      const error = `Invalid message on ${msg.subject}: ${summarizeIssues(result.error)}`;
+      this.log.warn("Dropped invalid message", { subject: msg.subject, error, traceId });
+      return { ok: false, error, traceId };
+    }
+    return {
+      ok: true,
+      data: result.data,
+      ctx: { subject: msg.subject, traceId, headers: msg.headers },
+    };
+  }
+
+  async #runHandler(fn: () => void | Promise<void>, subject: string): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.log.error("Handler failed", { subject, error: err });
+    }
+  }
+
+  #reply(msg: Msg, result: unknown, traceId: string): void {
+    if (!msg.reply) return;
+    const h = natsHeaders();
+    h.set(TRACE_HEADER, traceId);
+    try {
+      msg.respond(encode(result ?? null), { headers: h });
+    } catch (err) {
+      this.log.error("Reply failed", { subject: msg.subject, error: err });
+      this.#replyError(msg, apiError("InternalError", `Reply failed: ${(err as Error).message}`), traceId);
+    }
+  }
+
+  #replyError(msg: Msg, err: ApiError, traceId: string): void {
+    if (!msg.reply) return;
+    const h = natsHeaders();
+    h.set(TRACE_HEADER, traceId);
+    h.set(STATUS_HEADER, String(err.code));
+    msg.respond(encode(err.status), { headers: h });
+  }
+
+  #track(p: Promise<unknown>): void {
+    this.#inflight.add(p);
+    p.finally(() => this.#inflight.delete(p));
+  }
+}
+
+/** JSON-encodes a payload. */
+export function encode(data: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(data ?? null));
+}
+
+/** Decodes a JSON payload. */
+export function decode(data: Uint8Array): unknown {
+  return JSON.parse(decoder.decode(data));
+}
+
+/** `spec.containers[0].name: Required; kind: Invalid input` from a zod error. */
+export function summarizeIssues(error: z.ZodError): string {
+  return error.issues.slice(0, 5).map((i) => {
+    const path = i.path.map((p) => typeof p === "number" ? `[${p}]` : `.${String(p)}`).join("")
+      .replace(/^\./, "");
+    return `${path || "(root)"}: ${i.message}`;
+  }).join("; ") + (error.issues.length > 5 ? ` (and ${error.issues.length - 5} more)` : "");
+}
+
+function toBusError(err: unknown, subject: string, timeout: number): Error {
+  const cause = err instanceof RequestError ? err.cause ?? err : err;
+  if (
+    cause instanceof NoRespondersError ||
+    (err instanceof RequestError && err.isNoResponders())
+  ) {
+    return new BusError(
+      "no-responders",
+      subject,
+      `No responder on ${subject}: the agent that serves it is not running or not connected`,
+      { cause: err },
+    );
+  }
+  if (cause instanceof TimeoutError || err instanceof TimeoutError) {
+    return new BusError(
+      "timeout",
+      subject,
+      `Request on ${subject} timed out after ${timeout} ms`,
+      { cause: err },
+    );
+  }
+  if (err instanceof Error && /closed/i.test(err.message)) {
+    return new BusError("closed", subject, `Connection closed: ${err.message}`, { cause: err });
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}

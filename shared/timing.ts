@@ -1,0 +1,74 @@
+/**
+ * Timing profiles. `default` is Kubernetes' own figures (../shared/k8s-reference.md); `fast` scales the
+ * waits down for labs and tests. Chosen with `KUBELAB_PROFILE`, never by editing code.
+ * @module
+ */
+
+/** Every timing an agent uses, in milliseconds. */
+export interface TimingProfile {
+  name: "default" | "fast";
+  /** Kubelet: Lease renew interval (0.25 × leaseDuration). */
+  leaseRenewMs: number;
+  /** Kubelet: Lease duration in seconds. */
+  leaseDurationSeconds: number;
+  /** Kubelet: node status update frequency. */
+  nodeStatusUpdateMs: number;
+  /** Kubelet: PLEG relist period. */
+  plegRelistMs: number;
+  /** Kubelet: pod worker resync after success (syncFrequency). */
+  syncFrequencyMs: number;
+  /** Kubelet: status manager resync. */
+  statusResyncMs: number;
+  /** Kubelet: CrashLoopBackOff initial and maximum. */
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** Node lifecycle controller: grace before a silent node is Unknown. */
+  nodeMonitorGraceMs: number;
+  /** Node lifecycle controller: check period. */
+  nodeMonitorPeriodMs: number;
+  /** Scheduler: retry period for unschedulable pods with no cluster change. */
+  schedulerRetryMs: number;
+  /** Fake runtime: how long an image pull takes. */
+  fakePullMs: number;
+}
+
+/** Kubernetes' defaults. */
+export const DEFAULT_PROFILE: TimingProfile = {
+  name: "default",
+  leaseRenewMs: 10_000,
+  leaseDurationSeconds: 40,
+  nodeStatusUpdateMs: 10_000,
+  plegRelistMs: 1_000,
+  syncFrequencyMs: 60_000,
+  statusResyncMs: 10_000,
+  backoffInitialMs: 10_000,
+  backoffMaxMs: 300_000,
+  nodeMonitorGraceMs: 50_000,
+  nodeMonitorPeriodMs: 5_000,
+  schedulerRetryMs: 60_000,
+  fakePullMs: 1_000,
+};
+
+/** For labs and tests: heartbeats every second, backoffs and graces scaled down. */
+export const FAST_PROFILE: TimingProfile = {
+  name: "fast",
+  leaseRenewMs: 1_000,
+  leaseDurationSeconds: 4,
+  nodeStatusUpdateMs: 1_000,
+  plegRelistMs: 1_000,
+  syncFrequencyMs: 10_000,
+  statusResyncMs: 2_000,
+  backoffInitialMs: 1_000,
+  backoffMaxMs: 30_000,
+  nodeMonitorGraceMs: 5_000,
+  nodeMonitorPeriodMs: 1_000,
+  schedulerRetryMs: 5_000,
+  fakePullMs: 100,
+};
+
+/** The profile called `name`; throws RangeError for an unknown one. */
+export function timingProfile(name = "default"): TimingProfile {
+  if (name === "default" || name === "") return DEFAULT_PROFILE;
+  if (name === "fast") return FAST_PROFILE;
+  throw new RangeError(`Unknown timing profile "${name}": use "default" or "fast"`);
+}
