@@ -1,0 +1,233 @@
+/**
+ * Watching the `KL_WATCH` stream, and informers (list, then watch from exactly where the list ended, then
+ * relist when the stream no longer has what is needed) — client-go's ListWatch over JetStream.
+ * @module
+ */
+import { DeliverPolicy, jetstream, type JsMsg } from "@nats-io/jetstream";
+import type { Bus } from "../bus/bus.ts";
+import { REVISION_HEADER, subjects, WATCH_STREAM } from "../bus/subjects.ts";
+import type { KubeObject } from "../api/meta.ts";
+import { findResource } from "../api/registry.ts";
+import { apiError } from "../api/errors.ts";
+import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from "../api/selector.ts";
+import type { Logger } from "../log.ts";
+import { type ApiClient, objectName } from "./client.ts";
+import { WatchEvent, type WatchEventType } from "./protocol.ts";
+
+/** Options for {@linkcode watchStream}. */
+export interface WatchStreamOptions {
+  /** Narrow by namespace. */
+  namespace?: string;
+  /** Pods only: narrow by node ("" = unscheduled pods). */
+  nodeName?: string;
+  /** Deliver events after this stream sequence. */
+  afterSeq: number;
+  signal: AbortSignal;
+  log: Logger;
+}
+
+/** One event off the watch stream. */
+export interface StreamEvent<T> {
+  type: WatchEventType;
+  object: T;
+  /** Position in the watch stream. */
+  seq: number;
+}
+
+/**
+ * Yields watch events of `resource` after `afterSeq`, from an ordered JetStream consumer that recreates
+ * itself across reconnects and server restarts. Invalid events are logged and skipped. Throws a 410
+ * Expired ApiError when the stream no longer holds the events after `afterSeq`.
+ */
+export async function* watchStream<T extends KubeObject>(
+  bus: Bus,
+  resource: string,
+  opts: WatchStreamOptions,
+): AsyncGenerator<StreamEvent<T>> {
+  const info = findResource(resource);
+  if (!info) throw new TypeError(`Unknown resource "${resource}"`);
+  const js = jetstream(bus.nc);
+  const stream = await js.streams.get(WATCH_STREAM);
+  const si = await stream.info(false);
+  if (opts.afterSeq + 1 < si.state.first_seq && opts.afterSeq < si.state.last_seq) {
+    throw apiError(
+      "Expired",
+      `too old resource version: the watch stream starts at ${si.state.first_seq}, ` +
+        `asked for events after ${opts.afterSeq}`,
+    );
+  }
+  const filter = subjects.watchFilter(resource, opts);
+  const consumer = await js.consumers.get(WATCH_STREAM, {
+    filter_subjects: filter,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: opts.afterSeq + 1,
+  });
+  const messages = await consumer.consume({ max_messages: 256 });
+  const onAbort = () => messages.stop();
+  opts.signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    for await (const m of messages) {
+      const ev = parseEvent<T>(m, info.schema, opts.log);
+      if (ev) yield ev;
+      if (opts.signal.aborted) break;
+    }
+  } finally {
+    opts.signal.removeEventListener("abort", onAbort);
+    messages.stop();
+  }
+}
+
+function parseEvent<T>(m: JsMsg, schema: { safeParse(x: unknown): { success: boolean } }, log: Logger) {
+  let raw: unknown;
+  try {
+    raw = m.json();
+  } catch {
+    log.warn("Dropped malformed watch event", { subject: m.subject, seq: m.seq });
+    return undefined;
+  }
+  const ev = WatchEvent.safeParse(raw);
+  if (!ev.success || !schema.safeParse(ev.data.object).success) {
+    log.warn("Dropped invalid watch event", { subject: m.subject, seq: m.seq });
+    return undefined;
+  }
+  void m.headers?.get(REVISION_HEADER);
+  return { type: ev.data.type, object: ev.data.object as T, seq: m.seq };
+}
+
+/** Options for {@linkcode Informer}. */
+export interface InformerOptions<T extends KubeObject> {
+  client: ApiClient;
+  resource: string;
+  namespace?: string;
+  /** Pods only: only this node's pods, watched on the node's own subjects. */
+  nodeName?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Called for every change, in order. `old` is the previous cached version. */
+  onEvent?: (type: WatchEventType, obj: T, old?: T) => void | Promise<void>;
+  /** Called after every (re)list once the cache is filled. */
+  onSync?: () => void | Promise<void>;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+/**
+ * A cache of one resource kept current by list + watch. Events are delivered in order, exactly once per
+ * change: after a relist, what vanished is reported DELETED and what changed MODIFIED.
+ */
+export class Informer<T extends KubeObject> {
+  readonly store = new Map<string, T>();
+  readonly #opts: InformerOptions<T>;
+  #synced!: () => void;
+  /** Resolves after the first list. */
+  readonly synced: Promise<void>;
+  #done?: Promise<void>;
+
+  constructor(opts: InformerOptions<T>) {
+    this.#opts = opts;
+    this.synced = new Promise((r) => this.#synced = r);
+  }
+
+  /** Starts listing and watching until the signal aborts. */
+  start(): Promise<void> {
+    this.#done ??= this.#run();
+    return this.synced;
+  }
+
+  /** Resolves once the informer has stopped. */
+  get done(): Promise<void> {
+    return this.#done ?? Promise.resolve();
+  }
+
+  /** The cached objects. */
+  list(): T[] {
+    return [...this.store.values()];
+  }
+
+  /** A cached object by `ns/name` (or `name`). */
+  get(key: string): T | undefined {
+    return this.store.get(key);
+  }
+
+  async #run(): Promise<void> {
+    const { signal, log } = this.#opts;
+    const labels = this.#opts.labelSelector ? parseLabelSelector(this.#opts.labelSelector) : [];
+    const fields = this.#opts.fieldSelector ? parseFieldSelector(this.#opts.fieldSelector) : [];
+    const matches = (o: T) =>
+      matchesLabels(labels, o.metadata.labels) && matchesFields(fields, o);
+    let delay = 200;
+    while (!signal.aborted) {
+      try {
+        const fieldSelector = [
+          this.#opts.fieldSelector,
+          this.#opts.nodeName !== undefined ? `spec.nodeName=${this.#opts.nodeName}` : undefined,
+        ].filter(Boolean).join(",") || undefined;
+        const listed = await this.#opts.client.list<T>(this.#opts.resource, {
+          namespace: this.#opts.namespace,
+          labelSelector: this.#opts.labelSelector,
+          fieldSelector,
+        });
+        await this.#replace(listed.items);
+        this.#synced();
+        await this.#opts.onSync?.();
+        delay = 200;
+        for await (
+          const ev of watchStream<T>(this.#opts.client.bus, this.#opts.resource, {
+            namespace: this.#opts.namespace,
+            nodeName: this.#opts.nodeName,
+            afterSeq: listed.watchSeq,
+            signal,
+            log,
+          })
+        ) {
+          await this.#apply(ev.type, ev.object, matches);
+        }
+      } catch (err) {
+        if (signal.aborted) break;
+        log.warn("Watch failed, relisting", { resource: this.#opts.resource, error: err });
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 5000);
+      }
+    }
+  }
+
+  async #replace(items: T[]): Promise<void> {
+    const seen = new Set<string>();
+    for (const obj of items) {
+      const key = objectName(obj);
+      seen.add(key);
+      const old = this.store.get(key);
+      if (old && old.metadata.resourceVersion === obj.metadata.resourceVersion) continue;
+      this.store.set(key, obj);
+      await this.#emit(old ? "MODIFIED" : "ADDED", obj, old);
+    }
+    for (const [key, old] of [...this.store]) {
+      if (seen.has(key)) continue;
+      this.store.delete(key);
+      await this.#emit("DELETED", old, old);
+    }
+  }
+
+  async #apply(type: WatchEventType, obj: T, matches: (o: T) => boolean): Promise<void> {
+    const key = objectName(obj);
+    const old = this.store.get(key);
+    // Never go back in time: an event at or before what the cache holds was already seen.
+    if (old && Number(obj.metadata.resourceVersion) <= Number(old.metadata.resourceVersion)) return;
+    if (type === "DELETED" || !matches(obj)) {
+      if (!old) return;
+      this.store.delete(key);
+      await this.#emit("DELETED", obj, old);
+      return;
+    }
+    this.store.set(key, obj);
+    await this.#emit(old ? "MODIFIED" : "ADDED", obj, old);
+  }
+
+  async #emit(type: WatchEventType, obj: T, old?: T): Promise<void> {
+    try {
+      await this.#opts.onEvent?.(type, obj, old);
+    } catch (err) {
+      this.#opts.log.error("Informer handler failed", { resource: this.#opts.resource, error: err });
+    }
+  }
+}
