@@ -9,7 +9,12 @@ import { Bus } from "../shared/bus/bus.ts";
 import { ApiClient } from "../shared/client/client.ts";
 import type { Node } from "../shared/api/core.ts";
 import { Logger } from "../shared/log.ts";
-import { freePort, hasNatsServer, type NatsServer, startNatsServer } from "../shared/nats_server.ts";
+import {
+  freePort,
+  hasNatsServer,
+  type NatsServer,
+  startNatsServer,
+} from "../shared/nats_server.ts";
 import { timingProfile } from "../shared/timing.ts";
 
 const USAGE = `Usage: deno task lab [options]
@@ -135,12 +140,18 @@ async function main(args: string[]): Promise<number> {
     const pump = async (stream: ReadableStream<Uint8Array>) => {
       for await (const chunk of stream) await writer.write(chunk);
     };
-    Promise.all([pump(proc.stdout), pump(proc.stderr)]).finally(() => writer.close().catch(() => {}));
+    Promise.all([pump(proc.stdout), pump(proc.stderr)]).finally(() =>
+      writer.close().catch(() => {})
+    );
     const child: Child = { name, proc, stopping: false };
     children.push(child);
     proc.status.then((s) => {
       if (!child.stopping) {
-        log.error("Agent exited unexpectedly", { agent: name, code: s.code, log: `${dir}/logs/${name}.log` });
+        log.error("Agent exited unexpectedly", {
+          agent: name,
+          code: s.code,
+          log: `${dir}/logs/${name}.log`,
+        });
       }
     });
   };
@@ -246,7 +257,10 @@ async function waitForReadyNodes(
   }
 }
 
-function banner(lab: { natsUrl: string; dir: string; nodes: string[]; profile: string }, http: string) {
+function banner(
+  lab: { natsUrl: string; dir: string; nodes: string[]; profile: string },
+  http: string,
+) {
   return `
 kubelab is up: ${lab.nodes.length} node(s) Ready (${lab.nodes.join(", ")}), profile ${lab.profile}.
 
@@ -279,7 +293,9 @@ function pickPort(value: string, fallback: number): number {
   try {
     Deno.listen({ hostname: "127.0.0.1", port: n }).close();
   } catch {
-    throw new RangeError(`Port ${n} is already in use: stop what uses it, or pass 0 to pick a free port`);
+    throw new RangeError(
+      `Port ${n} is already in use: stop what uses it, or pass 0 to pick a free port`,
+    );
   }
   return n;
 }

@@ -104,7 +104,10 @@ export function notFound(resource: string, name: string): ApiError {
 
 /** `pods "web-1" already exists` */
 export function alreadyExists(resource: string, name: string): ApiError {
-  return apiError("AlreadyExists", `${resource} "${name}" already exists`, { name, kind: resource });
+  return apiError("AlreadyExists", `${resource} "${name}" already exists`, {
+    name,
+    kind: resource,
+  });
 }
 
 /** The API server's optimistic-concurrency message. */

@@ -49,7 +49,12 @@ export class ApiClient {
     return new ApiClient(this.bus, { timeoutMs: this.#timeoutMs, traceId });
   }
 
-  #req<T>(resource: string, verb: Parameters<typeof subjects.api>[1], body: unknown, schema: z.ZodType<T>) {
+  #req<T>(
+    resource: string,
+    verb: Parameters<typeof subjects.api>[1],
+    body: unknown,
+    schema: z.ZodType<T>,
+  ) {
     return this.bus.request(subjects.api(resource, verb), body, schema, {
       timeoutMs: this.#timeoutMs,
       traceId: this.#traceId,
@@ -57,7 +62,11 @@ export class ApiClient {
   }
 
   /** Creates an object; 409 AlreadyExists if the name is taken. */
-  create<T extends KubeObject>(resource: string, object: T, opts: { dryRun?: boolean } = {}): Promise<T> {
+  create<T extends KubeObject>(
+    resource: string,
+    object: T,
+    opts: { dryRun?: boolean } = {},
+  ): Promise<T> {
     return this.#req(resource, "create", {
       namespace: object.metadata.namespace,
       object,
@@ -66,12 +75,19 @@ export class ApiClient {
   }
 
   /** Reads one object; 404 NotFound if absent. */
-  get<T extends KubeObject>(resource: string, namespace: string | undefined, name: string): Promise<T> {
+  get<T extends KubeObject>(
+    resource: string,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T> {
     return this.#req(resource, "get", { namespace, name }, objectSchema<T>(resource));
   }
 
   /** Lists objects (all namespaces when `namespace` is absent). */
-  async list<T extends KubeObject>(resource: string, opts: ListRequest = {}): Promise<ListResult<T>> {
+  async list<T extends KubeObject>(
+    resource: string,
+    opts: ListRequest = {},
+  ): Promise<ListResult<T>> {
     const reply = await this.#req(resource, "list", opts, ListReply);
     const schema = objectSchema<T>(resource);
     return {
@@ -137,5 +153,7 @@ function objectSchema<T>(resource: string): z.ZodType<T> {
 
 /** The cache key of an object: `ns/name`, or `name` when cluster-scoped. */
 export function objectName(obj: KubeObject): string {
-  return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : `${obj.metadata.name}`;
+  return obj.metadata.namespace
+    ? `${obj.metadata.namespace}/${obj.metadata.name}`
+    : `${obj.metadata.name}`;
 }

@@ -9,7 +9,11 @@ import { z } from "zod";
 const Namespaced = { namespace: z.string().optional() };
 
 /** `create`: the object to create (its namespace may also come from the object). */
-export const CreateRequest = z.object({ ...Namespaced, object: z.unknown(), dryRun: z.boolean().optional() });
+export const CreateRequest = z.object({
+  ...Namespaced,
+  object: z.unknown(),
+  dryRun: z.boolean().optional(),
+});
 export type CreateRequest = z.infer<typeof CreateRequest>;
 
 /** `get` */

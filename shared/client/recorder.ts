@@ -11,6 +11,9 @@ import type { Event } from "../api/core.ts";
 import { ApiError } from "../api/errors.ts";
 import type { ApiClient } from "./client.ts";
 
+/** How many distinct events are remembered for aggregation (client-go's cache holds 4096). */
+const MAX_TRACKED = 4096;
+
 /** Options for {@linkcode EventRecorder}. */
 export interface EventRecorderOptions {
   client: ApiClient;
@@ -82,6 +85,8 @@ export class EventRecorder {
         reportingInstance: host ?? component,
       };
       const created = await client.create("events", ev);
+      // Bounded like client-go's LRU of event aggregation keys.
+      if (this.#seen.size >= MAX_TRACKED) this.#seen.delete(this.#seen.keys().next().value!);
       this.#seen.set(key, { name: created.metadata.name!, namespace, count: 1 });
     } catch (err) {
       if (prev && err instanceof ApiError && err.code === 404) this.#seen.delete(key);

@@ -9,7 +9,12 @@ import { REVISION_HEADER, subjects, WATCH_STREAM } from "../bus/subjects.ts";
 import type { KubeObject } from "../api/meta.ts";
 import { findResource } from "../api/registry.ts";
 import { apiError } from "../api/errors.ts";
-import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from "../api/selector.ts";
+import {
+  matchesFields,
+  matchesLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+} from "../api/selector.ts";
 import type { Logger } from "../log.ts";
 import { type ApiClient, objectName } from "./client.ts";
 import { WatchEvent, type WatchEventType } from "./protocol.ts";
@@ -77,7 +82,11 @@ export async function* watchStream<T extends KubeObject>(
   }
 }
 
-function parseEvent<T>(m: JsMsg, schema: { safeParse(x: unknown): { success: boolean } }, log: Logger) {
+function parseEvent<T>(
+  m: JsMsg,
+  schema: { safeParse(x: unknown): { success: boolean } },
+  log: Logger,
+) {
   let raw: unknown;
   try {
     raw = m.json();
@@ -153,8 +162,7 @@ export class Informer<T extends KubeObject> {
     const { signal, log } = this.#opts;
     const labels = this.#opts.labelSelector ? parseLabelSelector(this.#opts.labelSelector) : [];
     const fields = this.#opts.fieldSelector ? parseFieldSelector(this.#opts.fieldSelector) : [];
-    const matches = (o: T) =>
-      matchesLabels(labels, o.metadata.labels) && matchesFields(fields, o);
+    const matches = (o: T) => matchesLabels(labels, o.metadata.labels) && matchesFields(fields, o);
     let delay = 200;
     while (!signal.aborted) {
       try {
@@ -227,7 +235,10 @@ export class Informer<T extends KubeObject> {
     try {
       await this.#opts.onEvent?.(type, obj, old);
     } catch (err) {
-      this.#opts.log.error("Informer handler failed", { resource: this.#opts.resource, error: err });
+      this.#opts.log.error("Informer handler failed", {
+        resource: this.#opts.resource,
+        error: err,
+      });
     }
   }
 }
