@@ -7,7 +7,7 @@ import { Bus } from "./bus/bus.ts";
 import { RealClock } from "./clock.ts";
 import type { Clock } from "./clock.ts";
 import { type Logger, loggerFromEnv } from "./log.ts";
-import { timingProfile, type TimingProfile } from "./timing.ts";
+import { type TimingProfile, timingProfile } from "./timing.ts";
 
 /** What every agent is handed. */
 export interface AgentContext {
@@ -56,7 +56,13 @@ export async function runAgent(
       name: [name, fields.node].filter(Boolean).join("/"),
       log,
     });
-    const agent = await start({ bus, clock: new RealClock(), log, signal: controller.signal, timing });
+    const agent = await start({
+      bus,
+      clock: new RealClock(),
+      log,
+      signal: controller.signal,
+      timing,
+    });
     log.info("Started", { profile: timing.name });
     const sig = await stopped;
     log.info("Stopping", { signal: sig });

@@ -43,7 +43,11 @@ export function freePort(host = "127.0.0.1"): number {
 /** Whether `binary` can be run. */
 export async function hasNatsServer(binary = "nats-server"): Promise<boolean> {
   try {
-    const out = await new Deno.Command(binary, { args: ["--version"], stdout: "null", stderr: "null" })
+    const out = await new Deno.Command(binary, {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    })
       .output();
     return out.success;
   } catch {

@@ -193,7 +193,7 @@ export class Informer<T extends KubeObject> {
       } catch (err) {
         if (signal.aborted) break;
         log.warn("Watch failed, relisting", { resource: this.#opts.resource, error: err });
-        await new Promise((r) => setTimeout(r, delay));
+        await abortableDelay(delay, signal);
         delay = Math.min(delay * 2, 5000);
       }
     }
@@ -241,4 +241,17 @@ export class Informer<T extends KubeObject> {
       });
     }
   }
+}
+
+/** Waits `ms`, or less when `signal` aborts first. */
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }

@@ -1,0 +1,6 @@
+/**
+ * The Container Runtime Interface over NATS: schemas of every call and event, and the typed client.
+ * @module
+ */
+export * from "./api.ts";
+export * from "./client.ts";
