@@ -70,6 +70,7 @@ export async function* watchStream<T extends KubeObject>(
   const messages = await consumer.consume({ max_messages: 256 });
   const onAbort = () => messages.stop();
   opts.signal.addEventListener("abort", onAbort, { once: true });
+  if (opts.signal.aborted) messages.stop(); // aborted while the consumer was being set up
   try {
     for await (const m of messages) {
       const ev = parseEvent<T>(m, info.schema, opts.log);

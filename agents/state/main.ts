@@ -1,0 +1,54 @@
+/**
+ * The state service's process: `deno run -A agents/state/main.ts`. Environment: `KUBELAB_HTTP_ADDR`
+ * (default 127.0.0.1:8080; port 0 picks a free one), `KUBELAB_WATCH_MAX_AGE_SECONDS` (default 3600) and
+ * `KUBELAB_WATCH_MAX_MSGS` (default 1000000) for the KL_WATCH stream, and runAgent's `KUBELAB_NATS_URL`,
+ * `KUBELAB_PROFILE`, `KUBELAB_LOG_LEVEL`. Stops cleanly on SIGINT and SIGTERM.
+ * @module
+ */
+import { env, runAgent } from "../../shared/agent.ts";
+import { StateService } from "./service.ts";
+
+/** `127.0.0.1:8080` → hostname and port; `:8080` listens on every address. */
+export function parseListenAddr(addr: string): { hostname: string; port: number } {
+  const i = addr.lastIndexOf(":");
+  const port = Number(addr.slice(i + 1));
+  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`Invalid KUBELAB_HTTP_ADDR "${addr}": expected host:port`);
+  }
+  const host = addr.slice(0, i).replace(/^\[(.*)\]$/, "$1");
+  return { hostname: host || "0.0.0.0", port };
+}
+
+function positive(name: string, fallback: number): number {
+  const v = Number(env(name, String(fallback)));
+  if (!Number.isFinite(v) || v <= 0) {
+    throw new RangeError(`Invalid ${name}: expected a positive number`);
+  }
+  return v;
+}
+
+if (import.meta.main) {
+  await runAgent("state", async ({ bus, clock, log, signal }) => {
+    const { hostname, port } = parseListenAddr(env("KUBELAB_HTTP_ADDR", "127.0.0.1:8080"));
+    const service = await StateService.start({
+      bus,
+      clock,
+      log,
+      signal,
+      watchMaxAgeMs: positive("KUBELAB_WATCH_MAX_AGE_SECONDS", 3600) * 1000,
+      watchMaxMsgs: positive("KUBELAB_WATCH_MAX_MSGS", 1_000_000),
+    });
+    const server = Deno.serve({
+      hostname,
+      port,
+      onListen: (addr) => log.info("HTTP listening", { addr: `${addr.hostname}:${addr.port}` }),
+    }, (req) => service.http(req));
+    return {
+      async stop() {
+        // runAgent aborted `signal` first, which ends open watches, so shutdown only waits for requests.
+        await server.shutdown();
+        await service.stop();
+      },
+    };
+  });
+}
