@@ -80,6 +80,9 @@ export async function* watchStream<T extends KubeObject>(
   } finally {
     opts.signal.removeEventListener("abort", onAbort);
     messages.stop();
+    // Ordered consumers are ephemeral but linger 5 minutes unless removed; thousands of kubelets
+    // reconnecting would otherwise pile them up on the server.
+    await consumer.delete().catch(() => {});
   }
 }
 
