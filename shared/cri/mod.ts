@@ -4,3 +4,4 @@
  */
 export * from "./api.ts";
 export * from "./client.ts";
+export * from "./kubelet_api.ts";

@@ -1,0 +1,64 @@
+/**
+ * The kubelet's `logs` endpoint (`GET /containerLogs/{ns}/{pod}/{container}` on port 10250 in
+ * Kubernetes) on `kl.node.<node>.kubelet.logs`: finds the container in the runtime and returns its lines.
+ * @module
+ */
+import type { Subscription } from "@nats-io/nats-core";
+import type { Pod } from "../../shared/api/core.ts";
+import { apiError, notFound } from "../../shared/api/errors.ts";
+import type { Bus } from "../../shared/bus/bus.ts";
+import { subjects } from "../../shared/bus/subjects.ts";
+import type { CriClient } from "../../shared/cri/client.ts";
+import { type KubeletLogsReply, KubeletLogsRequest } from "../../shared/cri/kubelet_api.ts";
+import type { z } from "zod";
+import { goList } from "./format.ts";
+import { containerInstances, readPodState } from "./runtime_state.ts";
+
+/** Options for {@linkcode serveLogs}. */
+export interface ServeLogsOptions {
+  bus: Bus;
+  nodeName: string;
+  cri: CriClient;
+  /** The pod `namespace/name` on this node, from the kubelet's cache. */
+  getPod: (namespace: string, name: string) => Pod | undefined;
+}
+
+/** Answers `logs` requests until the subscription is ended. */
+export function serveLogs(options: ServeLogsOptions): Subscription {
+  const { bus, nodeName, cri, getPod } = options;
+  return bus.serve(
+    subjects.kubelet(nodeName, "logs"),
+    KubeletLogsRequest,
+    async (req: z.output<typeof KubeletLogsRequest>): Promise<KubeletLogsReply> => {
+      const pod = getPod(req.namespace, req.name);
+      if (!pod) throw notFound("pods", req.name);
+      const names = pod.spec.containers.map((c) => c.name);
+      const all = [...names, ...(pod.spec.initContainers ?? []).map((c) => c.name)];
+      const container = req.container ?? (names.length === 1 ? names[0] : undefined);
+      if (!container) {
+        throw apiError(
+          "BadRequest",
+          `a container name must be specified for pod ${req.name}, choose one of: ${goList(all)}`,
+        );
+      }
+      if (!all.includes(container)) {
+        throw apiError("BadRequest", `container ${container} is not valid for pod ${req.name}`);
+      }
+      const state = await readPodState(cri, pod.metadata.uid!);
+      const instance = containerInstances(state, container)[req.previous ? 1 : 0];
+      if (!instance) {
+        throw apiError(
+          "BadRequest",
+          req.previous
+            ? `previous terminated container "${container}" in pod "${req.name}" not found`
+            : `container "${container}" in pod "${req.name}" is waiting to start: ContainerCreating`,
+        );
+      }
+      return await cri.containerLogs({
+        containerId: instance.id,
+        tailLines: req.tailLines,
+        timestamps: req.timestamps,
+      });
+    },
+  );
+}
