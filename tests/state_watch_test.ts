@@ -264,3 +264,36 @@ Deno.test("watchpos answers 410 Expired once the stream has dropped the events",
   const mid = await c.get("pods", "default", "d");
   assert.equal(await c.watchPos("pods", mid.metadata.resourceVersion!), late.watchSeq - 1);
 });
+
+Deno.test("an object seen in a watch event can be read and written at once", async () => {
+  // Watchers get an event as soon as it is in the stream, a moment before the state service's own cache
+  // applies it; the scheduler binds a pod the instant it sees it. That must never be a 404.
+  await using env = await startStateEnv();
+  const list = await env.client.list("pods");
+  const controller = new AbortController();
+  const outcomes: Promise<string>[] = [];
+  const names = Array.from({ length: 20 }, (_, i) => `fresh-${i}`);
+  const acting = (async () => {
+    for await (
+      const ev of watchStream<Pod>(env.bus, "pods", {
+        nodeName: "",
+        afterSeq: list.watchSeq,
+        signal: controller.signal,
+        log: env.log,
+      })
+    ) {
+      // Ask at once, without waiting for anything else.
+      const name = ev.object.metadata.name!;
+      const got = env.client.get<Pod>("pods", "default", name);
+      const bound = env.client.bind("default", name, "node-1");
+      outcomes.push(
+        Promise.all([got, bound]).then(() => `${name}: ok`, (e) => `${name}: ${e.code}`),
+      );
+      if (outcomes.length === names.length) break;
+    }
+  })();
+  for (const n of names) await env.client.create("pods", pod(n));
+  await acting;
+  controller.abort();
+  assert.deepEqual((await Promise.all(outcomes)).sort(), names.map((n) => `${n}: ok`).sort());
+});

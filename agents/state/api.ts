@@ -121,8 +121,8 @@ export class StateApi {
   // Reads.
 
   /** One object; 404 NotFound when absent. */
-  get(info: ResourceInfo, req: GetRequest): KubeObject {
-    const obj = this.#cache.get(this.#key(info, req.namespace, req.name));
+  async get(info: ResourceInfo, req: GetRequest): Promise<KubeObject> {
+    const obj = await this.#current(this.#key(info, req.namespace, req.name));
     if (!obj) throw notFound(info.resource, req.name);
     return obj;
   }
@@ -529,7 +529,7 @@ export class StateApi {
       if (rv > this.#cache.revision) await this.#cache.waitFor(rv, 2_000).catch(() => {});
     }
     const attempt = async (): Promise<WriteResult> => {
-      const current = this.#cache.get(key);
+      const current = await this.#current(key);
       if (expectedRV !== undefined && current && current.metadata.resourceVersion !== expectedRV) {
         throw conflict(info.resource, name);
       }
@@ -567,6 +567,18 @@ export class StateApi {
         await this.#catchUp(key);
       }
     }
+  }
+
+  /**
+   * The cached object at `key`. On a miss the cache may only lag: watchers get an event as soon as it is
+   * in the watch stream, a moment before this cache applies it, and may ask about the object at once (the
+   * scheduler binds a pod it just saw). So a miss first catches the cache up with the store.
+   */
+  async #current(key: string): Promise<KubeObject | undefined> {
+    const cached = this.#cache.get(key);
+    if (cached) return cached;
+    await this.#catchUp(key);
+    return this.#cache.get(key);
   }
 
   /** Waits until the cache holds the latest revision of `key`. */

@@ -190,7 +190,7 @@ async function serveResource(
   if (subresource === undefined) {
     switch (method) {
       case "GET":
-        return json(api.get(info, { namespace, name }), 200);
+        return json(await api.get(info, { namespace, name }), 200);
       case "PUT": {
         const result = await api.update(
           info,
@@ -211,7 +211,7 @@ async function serveResource(
   if (subresource === "status" && info.hasStatus) {
     switch (method) {
       case "GET":
-        return json(api.get(info, { namespace, name }), 200);
+        return json(await api.get(info, { namespace, name }), 200);
       case "PUT":
         return json(
           await api.updateStatus(
