@@ -312,7 +312,11 @@ export class Bus implements AsyncDisposable {
       msg.respond(encode(result ?? null), { headers: h });
     } catch (err) {
       this.log.error("Reply failed", { subject: msg.subject, error: err });
-      this.#replyError(msg, apiError("InternalError", `Reply failed: ${(err as Error).message}`), traceId);
+      this.#replyError(
+        msg,
+        apiError("InternalError", `Reply failed: ${(err as Error).message}`),
+        traceId,
+      );
     }
   }
 

@@ -88,9 +88,10 @@ Deno.test("bus drops malformed messages, logs their subject, and keeps serving",
   bus.nc.publish("t.events", new TextEncoder().encode(JSON.stringify({ n: "x" })));
   bus.publish("t.events", { n: 7 });
   await assert.rejects(
-    () => bus.nc.request("t.echo", new TextEncoder().encode("garbage")).then((m) => {
-      if (m.headers?.get("Kl-Status") === "400") throw new Error("bad request");
-    }),
+    () =>
+      bus.nc.request("t.echo", new TextEncoder().encode("garbage")).then((m) => {
+        if (m.headers?.get("Kl-Status") === "400") throw new Error("bad request");
+      }),
     /bad request/,
   );
   assert.deepEqual(await bus.request("t.echo", { n: 3 }, Echo), { n: 3 });

@@ -101,7 +101,9 @@ export const subjects = {
    */
   watchObject(resource: string, namespace: string | undefined, name: string, nodeName?: string) {
     const ns = token(namespace || NONE);
-    if (resource === "pods") return `${ROOT}.watch.pods.${token(nodeName || NONE)}.${ns}.${token(name)}`;
+    if (resource === "pods") {
+      return `${ROOT}.watch.pods.${token(nodeName || NONE)}.${ns}.${token(name)}`;
+    }
     return `${ROOT}.watch.${resource}.${ns}.${token(name)}`;
   },
   /**
