@@ -246,7 +246,8 @@ export class Scheduler implements AsyncDisposable {
         log.info("Pod was bound or replaced meanwhile, dropping it", { error: err.message });
         return;
       }
-      if (err instanceof ApiError && err.code === 404) return; // deleted meanwhile
+      // Anything else, 404 included, is retried with backoff: the retry re-reads the cache, so a pod
+      // that was really deleted is dropped there, and one the API did not see yet is bound.
       const failures = (this.#bindFailures.get(key) ?? 0) + 1;
       this.#bindFailures.set(key, failures);
       const delay = Math.min(BIND_BACKOFF_INITIAL_MS * 2 ** (failures - 1), BIND_BACKOFF_MAX_MS);
