@@ -641,3 +641,21 @@ Deno.test("state answers watchpos for a list's resourceVersion and for older one
   assert.equal(await c.watchPos("pods", "1"), 1);
   await rejectsWith(() => c.watchPos("pods", "abc"), 400, "BadRequest");
 });
+
+Deno.test("a list larger than one NATS message arrives whole, in pages, at one resourceVersion", async () => {
+  await using env = await startStateEnv();
+  // 40 pods of ~40 KB each: about 1.6 MB, over nats-server's 1 MB max_payload.
+  const pad = "x".repeat(40_000);
+  for (let i = 0; i < 40; i++) {
+    await env.client.create(
+      "pods",
+      pod(`big-${String(i).padStart(2, "0")}`, { annotations: { pad } }),
+    );
+  }
+  const list = await env.client.list<Pod>("pods", { namespace: "default" });
+  assert.equal(list.items.length, 40);
+  assert.deepEqual(
+    list.items.map((p) => p.metadata.name),
+    Array.from({ length: 40 }, (_, i) => `big-${String(i).padStart(2, "0")}`),
+  );
+});

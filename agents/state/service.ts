@@ -29,6 +29,7 @@ import {
 import type { Clock } from "../../shared/clock.ts";
 import type { Logger } from "../../shared/log.ts";
 import { StateApi } from "./api.ts";
+import { ListPager } from "./list_pager.ts";
 import { createHttpHandler, type HttpStats } from "./http.ts";
 import { NamespaceFinalizer } from "./namespaces.ts";
 import { SYSTEM_NAMESPACES } from "./objects.ts";
@@ -53,13 +54,17 @@ export interface StateServiceOptions {
 /** One verb: how its request is validated and what answers it. */
 interface VerbHandler {
   schema: z.ZodType<unknown>;
-  run: (api: StateApi, info: ResourceInfo, req: never) => unknown;
+  run: (api: StateApi, info: ResourceInfo, req: never, pager: ListPager) => unknown;
 }
 
 const VERBS: Record<ApiVerb, VerbHandler> = {
   create: { schema: CreateRequest, run: (api, info, req: CreateRequest) => api.create(info, req) },
   get: { schema: GetRequest, run: (api, info, req: GetRequest) => api.get(info, req) },
-  list: { schema: ListRequest, run: (api, info, req: ListRequest) => api.list(info, req) },
+  list: {
+    schema: ListRequest,
+    run: (api, info, req: ListRequest, pager: ListPager) =>
+      pager.page(req, () => api.list(info, req)),
+  },
   update: {
     schema: UpdateRequest,
     run: async (api, info, req: UpdateRequest) => (await api.update(info, req)).object,
@@ -93,6 +98,7 @@ export class StateService implements AsyncDisposable {
   readonly #opts: StateServiceOptions;
   readonly #log: Logger;
   readonly #finalizer: NamespaceFinalizer;
+  readonly #pager: ListPager;
   readonly #subs: { unsubscribe(): void }[] = [];
   readonly #inflight = new Set<Promise<unknown>>();
   #stopping = false;
@@ -104,6 +110,11 @@ export class StateService implements AsyncDisposable {
     this.cache = cache;
     this.api = api;
     this.#finalizer = new NamespaceFinalizer({ api, cache, log: opts.log });
+    this.#pager = new ListPager({
+      clock: opts.clock,
+      // Leave room for headers and the reply's envelope.
+      maxBytes: () => (opts.bus.nc.info?.max_payload ?? 1024 * 1024) - 16 * 1024,
+    });
     this.http = createHttpHandler({
       api,
       bus: opts.bus,
@@ -185,7 +196,7 @@ export class StateService implements AsyncDisposable {
         const sub = this.#opts.bus.serve(
           subjects.api(info.resource, verb),
           schema,
-          (req) => this.#track(() => run(this.api, info, req as never)),
+          (req) => this.#track(() => run(this.api, info, req as never, this.#pager)),
           { queue: STATE_QUEUE },
         );
         this.#subs.push(sub);

@@ -83,18 +83,27 @@ export class ApiClient {
     return this.#req(resource, "get", { namespace, name }, objectSchema<T>(resource));
   }
 
-  /** Lists objects (all namespaces when `namespace` is absent). */
+  /**
+   * Lists objects (all namespaces when `namespace` is absent). Follows `continue` tokens, so the result is
+   * the whole list at one resourceVersion however many pages it took.
+   */
   async list<T extends KubeObject>(
     resource: string,
     opts: ListRequest = {},
   ): Promise<ListResult<T>> {
-    const reply = await this.#req(resource, "list", opts, ListReply);
     const schema = objectSchema<T>(resource);
-    return {
-      items: reply.items.map((i) => schema.parse(i)),
-      resourceVersion: reply.metadata.resourceVersion,
-      watchSeq: reply.watchSeq,
-    };
+    const first = await this.#req(resource, "list", opts, ListReply);
+    const items = first.items.map((i) => schema.parse(i));
+    for (let page = first; page.metadata.continue;) {
+      page = await this.#req(
+        resource,
+        "list",
+        { ...opts, continue: page.metadata.continue },
+        ListReply,
+      );
+      for (const i of page.items) items.push(schema.parse(i));
+    }
+    return { items, resourceVersion: first.metadata.resourceVersion, watchSeq: first.watchSeq };
   }
 
   /** Replaces an object's spec and metadata; compare-and-set when it carries a resourceVersion. */

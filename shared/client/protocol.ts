@@ -25,6 +25,10 @@ export const ListRequest = z.object({
   ...Namespaced,
   labelSelector: z.string().optional(),
   fieldSelector: z.string().optional(),
+  /** At most this many items in one reply (replies are also cut to fit a NATS message). */
+  limit: z.number().int().min(1).optional(),
+  /** The `metadata.continue` of the previous page: the next page of the same list. */
+  continue: z.string().optional(),
 });
 export type ListRequest = z.infer<typeof ListRequest>;
 
@@ -89,12 +93,17 @@ export const AnyObject = z.looseObject({
 
 /**
  * Reply to `list`: a Kubernetes List, plus `watchSeq`: the watch stream's sequence as of
- * `metadata.resourceVersion`, so that a watch resumes exactly where the list ended.
+ * `metadata.resourceVersion`, so that a watch resumes exactly where the list ended. A list too large for
+ * one NATS message comes in pages: `metadata.continue` asks for the next one.
  */
 export const ListReply = z.object({
   apiVersion: z.string(),
   kind: z.string(),
-  metadata: z.looseObject({ resourceVersion: z.string() }),
+  metadata: z.looseObject({
+    resourceVersion: z.string(),
+    continue: z.string().optional(),
+    remainingItemCount: z.number().int().optional(),
+  }),
   items: z.array(z.unknown()),
   watchSeq: z.number().int().min(0),
 });
