@@ -18,9 +18,12 @@ import { applyCommand } from "./commands/apply.ts";
 import { createCommand } from "./commands/create.ts";
 import { deleteCommand } from "./commands/delete.ts";
 import { describeCommand } from "./commands/describe.ts";
+import { execCommand } from "./commands/exec.ts";
 import { getCommand } from "./commands/get.ts";
 import { formatCommandHelp, formatOverview, helpCommand } from "./commands/help.ts";
+import { logsCommand } from "./commands/logs.ts";
 import { tapCommand } from "./commands/tap.ts";
+import { topCommand } from "./commands/top.ts";
 import { versionCommand } from "./commands/version.ts";
 
 /** Every command, in the order help lists them. */
@@ -30,6 +33,9 @@ export const COMMANDS: readonly Command[] = [
   getCommand,
   describeCommand,
   deleteCommand,
+  logsCommand,
+  execCommand,
+  topCommand,
   tapCommand,
   versionCommand,
   helpCommand(() => COMMANDS),

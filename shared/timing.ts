@@ -22,10 +22,25 @@ export interface TimingProfile {
   /** Kubelet: CrashLoopBackOff initial and maximum. */
   backoffInitialMs: number;
   backoffMaxMs: number;
+  /**
+   * Kubelet: node status is PATCHed when it changed, else once this long after the last report
+   * (nodeStatusReportFrequency); it is computed every nodeStatusUpdateMs.
+   */
+  nodeStatusReportMs: number;
+  /** Kubelet: a pressure condition stays True this long after the threshold was last met. */
+  evictionPressureTransitionMs: number;
+  /** Kubelet: the least grace a container is stopped with (minimumGracePeriodInSeconds), seconds. */
+  minimumGracePeriodSeconds: number;
   /** Node lifecycle controller: grace before a silent node is Unknown. */
   nodeMonitorGraceMs: number;
   /** Node lifecycle controller: check period. */
   nodeMonitorPeriodMs: number;
+  /** Node lifecycle controller: grace for a node that never posted Ready (node-startup-grace-period). */
+  nodeStartupGraceMs: number;
+  /** Node lifecycle controller: nodes tainted NoExecute per second (node-eviction-rate). */
+  nodeEvictionRate: number;
+  /** Node lifecycle controller: the rate in a partially disrupted large zone (secondary-…-rate). */
+  secondaryNodeEvictionRate: number;
   /** Scheduler: retry period for unschedulable pods with no cluster change. */
   schedulerRetryMs: number;
   /** Fake runtime: how long an image pull takes. */
@@ -43,8 +58,14 @@ export const DEFAULT_PROFILE: TimingProfile = {
   statusResyncMs: 10_000,
   backoffInitialMs: 10_000,
   backoffMaxMs: 300_000,
+  nodeStatusReportMs: 300_000,
+  evictionPressureTransitionMs: 300_000,
+  minimumGracePeriodSeconds: 2,
   nodeMonitorGraceMs: 50_000,
   nodeMonitorPeriodMs: 5_000,
+  nodeStartupGraceMs: 60_000,
+  nodeEvictionRate: 0.1,
+  secondaryNodeEvictionRate: 0.01,
   schedulerRetryMs: 60_000,
   fakePullMs: 1_000,
 };
@@ -60,8 +81,14 @@ export const FAST_PROFILE: TimingProfile = {
   statusResyncMs: 2_000,
   backoffInitialMs: 1_000,
   backoffMaxMs: 30_000,
+  nodeStatusReportMs: 5_000,
+  evictionPressureTransitionMs: 10_000,
+  minimumGracePeriodSeconds: 1,
   nodeMonitorGraceMs: 5_000,
   nodeMonitorPeriodMs: 1_000,
+  nodeStartupGraceMs: 10_000,
+  nodeEvictionRate: 1,
+  secondaryNodeEvictionRate: 0.1,
   schedulerRetryMs: 5_000,
   fakePullMs: 100,
 };

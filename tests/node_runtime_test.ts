@@ -1,55 +1,21 @@
 /**
- * The fake runtime served over a real nats-server: the runtime contract through CriClient, events on
- * the node's event subject, and bad requests answered with errors while the runtime keeps serving.
+ * Both runtime backends served over a real nats-server: the runtime contract through CriClient, events
+ * on the node's event subject, and bad requests answered with errors while the runtime keeps serving.
  */
 import assert from "node:assert/strict";
-import { Bus } from "../shared/bus/bus.ts";
 import { STATUS_HEADER, subjects } from "../shared/bus/subjects.ts";
-import { ManualClock } from "../shared/clock.ts";
-import { CriClient } from "../shared/cri/client.ts";
-import type { ContainerEvent } from "../shared/cri/api.ts";
-import { Logger } from "../shared/log.ts";
-import { startNatsServer } from "../shared/nats_server.ts";
-import { FakeRuntime } from "../agents/runtime/fake.ts";
-import { RuntimeServer } from "../agents/runtime/server.ts";
 import { runtimeContract } from "../agents/runtime/contract.ts";
+import { fakeHarness, processHarness, servedHarness } from "../agents/runtime/harness.ts";
 
 const NODE = "node-1";
-const POD_CIDR = "10.244.1.0/24";
 
-async function servedRuntime() {
-  const dir = await Deno.makeTempDir({ prefix: "kubelab-runtime-" });
-  const server = await startNatsServer({ storeDir: dir });
-  const log = new Logger({ sink: () => {} });
-  const clock = new ManualClock();
-  const runtimeBus = await Bus.connect({ servers: server.url, name: "runtime", log });
-  const clientBus = await Bus.connect({ servers: server.url, name: "kubelet", log });
-  const backend = new FakeRuntime({ clock, log, podCIDR: POD_CIDR });
-  const runtime = new RuntimeServer({ bus: runtimeBus, nodeName: NODE, backend, log });
-  await runtime.start();
-  const cri = new CriClient(NODE, clientBus, { timeoutMs: 5000 });
-  const events: ContainerEvent[] = [];
-  cri.subscribeEvents((ev) => {
-    events.push(ev);
-  });
-  await clientBus.flush();
-  return {
-    cri,
-    clientBus,
-    podCIDR: POD_CIDR,
-    clock,
-    events,
-    async [Symbol.asyncDispose]() {
-      await runtime.stop();
-      await clientBus.drain();
-      await runtimeBus.drain();
-      await server.stop();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
+const servedRuntime = async () => servedHarness(await fakeHarness(), NODE);
 
-runtimeContract("fake runtime over NATS", servedRuntime, { asyncEvents: true });
+runtimeContract("fake runtime over NATS", servedRuntime);
+runtimeContract(
+  "process runtime over NATS",
+  async () => servedHarness(await processHarness("10.244.202.0/24"), NODE),
+);
 
 Deno.test("runtime answers garbage on a CRI subject with an error and keeps serving", async () => {
   await using rt = await servedRuntime();

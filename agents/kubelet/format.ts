@@ -4,6 +4,13 @@
  * @module
  */
 
+/** `web_default(uid)`, as the kubelet's format.Pod prints a pod. */
+export function podDescription(
+  pod: { metadata: { name?: string; namespace?: string; uid?: string } },
+): string {
+  return `${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`;
+}
+
 /** metav1.Time: RFC 3339 in seconds, `2026-01-01T00:00:00Z`. */
 export function rfc3339(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");

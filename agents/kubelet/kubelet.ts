@@ -1,13 +1,16 @@
 /**
- * The kubelet of one node, composed as pkg/kubelet is: node registration and status, the node Lease, an
- * informer of the node's own pods, per-pod workers running SyncPod / SyncTerminatingPod, the PLEG, the
- * status manager, housekeeping, and the `logs` endpoint. Decisions live in pure functions
- * (computePodActions, podPhase, generatePodStatus, nodeStatus); this class wires the I/O.
+ * The kubelet of one node, composed as pkg/kubelet is: node registration and status (with the eviction
+ * manager's pressure conditions), the node Lease, an informer of the node's own pods, per-pod workers
+ * running admission, SyncPod / SyncTerminatingPod and the active deadline, the probe manager, the PLEG,
+ * the status manager, housekeeping, and the `logs` endpoint. Decisions live in pure functions
+ * (computePodActions, podPhase, generatePodStatus, nodeStatus, admitPod, activeDeadline, the probe
+ * worker's doProbe); this class wires the I/O.
  * @module
  */
 import type { Subscription } from "@nats-io/nats-core";
-import type { Node, Pod } from "../../shared/api/core.ts";
+import type { Node, Pod, PodStatus } from "../../shared/api/core.ts";
 import { ApiError } from "../../shared/api/errors.ts";
+import { parseBytes, parseQuantity } from "../../shared/api/quantity.ts";
 import type { OwnerReference } from "../../shared/api/meta.ts";
 import type { ApiClient } from "../../shared/client/client.ts";
 import type { EventRecorder } from "../../shared/client/recorder.ts";
@@ -17,28 +20,38 @@ import type { CriClient } from "../../shared/cri/client.ts";
 import type { CriReply } from "../../shared/cri/api.ts";
 import type { Logger } from "../../shared/log.ts";
 import type { TimingProfile } from "../../shared/timing.ts";
+import {
+  activeDeadline,
+  DEADLINE_EXCEEDED_MESSAGE,
+  DEADLINE_EXCEEDED_REASON,
+} from "./active_deadline.ts";
+import { admitPod, REJECTED_PREFIX, type Resources } from "./admission.ts";
+import { memoryAvailable, nodePressure, type PressureMemory } from "./eviction.ts";
 import { ImageManager } from "./images.ts";
 import { canonicalJson } from "./labels.ts";
 import { LeaseController, nextLeaseRetryMs } from "./lease.ts";
+import { serveExec } from "./exec.ts";
 import { serveLogs } from "./logs.ts";
 import {
   newNode,
+  nodeAllocatable,
   type NodeConfig,
   nodeStatus,
   reconcileNode,
   type RuntimeHealth,
+  shouldReportNodeStatus,
 } from "./node_status.ts";
 import { Pleg } from "./pleg.ts";
 import { isTerminalPhase } from "./pod_phase.ts";
 import { generatePodStatus } from "./pod_status.ts";
 import { PodWorkers, type SyncOutcome } from "./pod_workers.ts";
-import {
-  MINIMUM_GRACE_PERIOD_SECONDS,
-  podGracePeriodSeconds,
-  RuntimeManager,
-} from "./runtime_manager.ts";
+import { HandlerRunner } from "./prober/handlers.ts";
+import { ProbeManager } from "./prober/manager.ts";
+import { RuntimeManager } from "./runtime_manager.ts";
 import { isEmptyState, type PodRuntimeState, readPodState } from "./runtime_state.ts";
+import { serveStats } from "./stats.ts";
 import { StatusManager } from "./status_manager.ts";
+import { podKillGracePeriod } from "./termination.ts";
 
 /** kubelet: housekeeping (cleanup of pods that are gone) runs every 2 s. */
 export const HOUSEKEEPING_PERIOD_MS = 2_000;
@@ -117,6 +130,16 @@ export class Kubelet {
   readonly #status: StatusManager;
   readonly #pleg: Pleg;
   readonly #lease: LeaseController;
+  readonly #handlers: HandlerRunner;
+  readonly #probes: ProbeManager;
+  /** UIDs of the pods admitted to run here (canAdmitPod passed). */
+  readonly #admitted = new Set<string>();
+  /** The last version of pods deleted from the API, until their containers are cleaned up. */
+  readonly #removed = new Map<string, Pod>();
+  /** When each eviction threshold was last met. */
+  #pressureMemory: PressureMemory = {};
+  /** When the node status was last written (nodeStatusReportFrequency). */
+  #lastNodeReport?: number;
   readonly #loops: Promise<void>[] = [];
   #logsSub?: Subscription;
   #node?: Node;
@@ -145,6 +168,8 @@ export class Kubelet {
       bootID: crypto.randomUUID(),
     };
     const backoff = { initialMs: timing.backoffInitialMs, maxMs: timing.backoffMaxMs };
+    // Which way handlers run (network, or through the fake runtime) is set once the runtime answers.
+    this.#handlers = new HandlerRunner({ cri, clock });
     this.#runtime = new RuntimeManager({
       cri,
       recorder,
@@ -152,6 +177,8 @@ export class Kubelet {
       log: this.#log,
       crashBackoff: backoff,
       images: new ImageManager({ cri, recorder, clock, backoff }),
+      handlers: this.#handlers,
+      minimumGracePeriodSeconds: timing.minimumGracePeriodSeconds,
     });
     this.#workers = new PodWorkers({
       sync: (uid) => this.#syncPod(uid),
@@ -167,6 +194,18 @@ export class Kubelet {
       signal,
       resyncMs: timing.statusResyncMs,
       getPod: (uid) => this.#pods.get(uid),
+    });
+    this.#probes = new ProbeManager({
+      clock,
+      log: this.#log,
+      recorder,
+      handlers: this.#handlers,
+      getPod: (uid) => this.#pods.get(uid),
+      getStatus: (uid) => this.#status.podStatus(uid),
+      // kubelet: a liveness failure, or any change of readiness or startup, syncs the pod.
+      onResult: (uid, type, result) => {
+        if (type !== "liveness" || result === "Failure") this.#workers.enqueue(uid);
+      },
     });
     this.#pleg = new Pleg({
       cri,
@@ -211,9 +250,12 @@ export class Kubelet {
     const version = await waitForRuntime(cri, { clock, log: this.#log, signal });
     this.#runtimeName = version.runtimeName;
     this.#runtimeVersion = `${version.runtimeName}://${version.runtimeVersion}`;
+    // Nothing listens on a fake pod's IP: its probes and hooks are answered by the runtime.
+    this.#handlers.viaRuntime = version.runtimeName === "fake";
     this.#log.info("Container runtime is up", { runtime: this.#runtimeVersion });
-    await this.#registerNode();
+    const before = await this.#registerNode();
     await this.#opts.recorder.event(this.#node!, "Normal", "Starting", "Starting kubelet.");
+    await this.#recordNodeConditionEvents(before, this.#node?.status);
     this.#loops.push(this.#lease.run());
     this.#loops.push(
       this.#every(this.#opts.timing.nodeStatusUpdateMs, () => this.#updateNodeStatus()),
@@ -224,6 +266,18 @@ export class Kubelet {
       cri,
       getPod: (ns, name) => this.#informer.get(`${ns}/${name}`),
     });
+    this.#loops.push(
+      serveExec({
+        bus: client.bus,
+        nodeName: this.#opts.nodeName,
+        cri,
+        signal,
+        getPod: (ns, name) => this.#informer.get(`${ns}/${name}`),
+      }),
+    );
+    this.#loops.push(
+      serveStats({ bus: client.bus, nodeName: this.#opts.nodeName, cri, clock, signal }),
+    );
     this.#status.start();
     await this.#informer.start();
     this.#pleg.start();
@@ -237,6 +291,7 @@ export class Kubelet {
     this.#logsSub?.unsubscribe();
     await this.#pleg.stop();
     await this.#workers.stop();
+    await this.#probes.stop();
     await this.#status.stop();
     await Promise.allSettled(this.#loops);
     await this.#informer.done;
@@ -270,8 +325,11 @@ export class Kubelet {
     return { containerRuntimeVersion: this.#runtimeVersion, problems };
   }
 
-  /** Creates the Node, or brings an existing one in line; retries until it works or the kubelet stops. */
-  async #registerNode(): Promise<void> {
+  /**
+   * Creates the Node, or brings an existing one in line; retries until it works or the kubelet stops.
+   * Resolves with the status the Node had before.
+   */
+  async #registerNode(): Promise<Node["status"]> {
     const { client, clock } = this.#opts;
     const signal = this.#controller.signal;
     let retryMs: number | undefined;
@@ -280,22 +338,25 @@ export class Kubelet {
         const health = await this.#runtimeHealth();
         const status = nodeStatus(this.#config, health, undefined, clock.now());
         let node: Node;
+        let before: Node["status"];
         try {
           node = await client.create<Node>("nodes", { ...newNode(this.#config), status });
         } catch (err) {
           if (!(err instanceof ApiError && err.reason === "AlreadyExists")) throw err;
           const existing = await client.get<Node>("nodes", undefined, this.#opts.nodeName);
           node = await client.update<Node>("nodes", reconcileNode(existing, this.#config));
+          before = existing.status;
         }
         this.#node = await client.updateStatus<Node>("nodes", {
           ...node,
           status: nodeStatus(this.#config, health, node.status, clock.now()),
         });
+        this.#lastNodeReport = clock.now();
         this.#log.info("Node registered", {
           address: this.#opts.nodeAddress,
           podCIDR: this.#opts.podCIDR,
         });
-        return;
+        return before;
       } catch (err) {
         if (signal.aborted) throw err;
         retryMs = nextLeaseRetryMs(retryMs);
@@ -305,37 +366,96 @@ export class Kubelet {
     }
   }
 
-  /** Posts the node status (the heartbeat); re-registers a Node that was deleted. */
+  /**
+   * The eviction manager's observation: `memory.available` = the node's memory capacity minus the
+   * working set of every container, against the hard threshold; pressure lingers for the transition
+   * period.
+   */
+  async #observePressure() {
+    const { cri, clock, timing } = this.#opts;
+    let memoryAvailableBytes: number | undefined;
+    try {
+      const { stats } = await cri.listContainerStats({}, { timeoutMs: 2_000 });
+      const workingSet = stats.reduce((sum, s) => sum + s.memory.workingSetBytes, 0);
+      memoryAvailableBytes = memoryAvailable(parseBytes(this.#config.capacity.memory), workingSet);
+    } catch {
+      // No stats this time: the last observation stands.
+    }
+    const observed = nodePressure(
+      { memoryAvailableBytes },
+      this.#pressureMemory,
+      clock.now(),
+      timing.evictionPressureTransitionMs,
+    );
+    this.#pressureMemory = observed.last;
+    return observed.pressure;
+  }
+
+  /**
+   * Computes the node status every nodeStatusUpdateMs and writes it when it changed or once
+   * nodeStatusReportMs passed (the Lease is the heartbeat in between); re-registers a deleted Node.
+   */
   async #updateNodeStatus(): Promise<void> {
-    const { client, clock, recorder } = this.#opts;
+    const { client, clock, timing } = this.#opts;
     const health = await this.#runtimeHealth();
+    const pressure = await this.#observePressure();
     for (let attempt = 0; attempt < 5; attempt++) {
       let node: Node;
       try {
         node = await client.get<Node>("nodes", undefined, this.#opts.nodeName);
       } catch (err) {
-        if (err instanceof ApiError && err.code === 404) return await this.#registerNode();
+        if (err instanceof ApiError && err.code === 404) {
+          const before = await this.#registerNode();
+          return await this.#recordNodeConditionEvents(before, this.#node?.status);
+        }
         throw err;
       }
-      const wasReady = node.status?.conditions?.find((c) => c.type === "Ready")?.status;
-      const status = nodeStatus(this.#config, health, node.status, clock.now());
+      const now = clock.now();
+      const status = nodeStatus(this.#config, health, node.status, now, pressure);
+      if (
+        !shouldReportNodeStatus(
+          node.status,
+          status,
+          this.#lastNodeReport,
+          now,
+          timing.nodeStatusReportMs,
+        )
+      ) {
+        return;
+      }
       try {
         this.#node = await client.updateStatus<Node>("nodes", { ...node, status });
       } catch (err) {
         if (err instanceof ApiError && err.code === 409) continue;
         throw err;
       }
-      const ready = status.conditions?.find((c) => c.type === "Ready")!;
-      if (wasReady !== ready.status && wasReady !== undefined) {
-        const reason = ready.status === "True" ? "NodeReady" : "NodeNotReady";
-        await recorder.event(
-          this.#node,
-          "Normal",
-          reason,
-          `Node ${this.#opts.nodeName} status is now: ${reason}`,
-        );
-      }
+      this.#lastNodeReport = now;
+      await this.#recordNodeConditionEvents(node.status, status);
       return;
+    }
+  }
+
+  /**
+   * recordNodeStatusEvent for each condition that is new or changed: `Node node-1 status is now:
+   * NodeHasSufficientMemory`, `… NodeReady`, `… NodeNotReady`.
+   */
+  async #recordNodeConditionEvents(before: Node["status"], after: Node["status"]): Promise<void> {
+    const words: Record<string, [string, string]> = {
+      Ready: ["NodeReady", "NodeNotReady"],
+      MemoryPressure: ["NodeHasInsufficientMemory", "NodeHasSufficientMemory"],
+      DiskPressure: ["NodeHasDiskPressure", "NodeHasNoDiskPressure"],
+      PIDPressure: ["NodeHasInsufficientPID", "NodeHasSufficientPID"],
+    };
+    for (const c of after?.conditions ?? []) {
+      const was = before?.conditions?.find((x) => x.type === c.type)?.status;
+      if (!words[c.type] || was === c.status) continue;
+      const reason = words[c.type][c.status === "True" ? 0 : 1];
+      await this.#opts.recorder.event(
+        this.#node!,
+        "Normal",
+        reason,
+        `Node ${this.#opts.nodeName} status is now: ${reason}`,
+      );
     }
   }
 
@@ -350,6 +470,7 @@ export class Kubelet {
     }
     if (type === "DELETED") {
       this.#pods.delete(uid);
+      this.#removed.set(uid, pod);
       this.#workers.enqueue(uid);
       return;
     }
@@ -357,57 +478,139 @@ export class Kubelet {
     if (!old || old.metadata.uid !== uid || podChanged(old, pod)) this.#workers.enqueue(uid);
   }
 
-  /** The pod worker's sync: orphan cleanup, termination, or SyncPod, then status. */
+  /**
+   * The pod worker's sync: orphan cleanup, termination, a finished pod, admission, the active deadline,
+   * or SyncPod (with the probes' verdicts), then status.
+   */
   async #syncPod(uid: string): Promise<SyncOutcome> {
-    const { cri, timing } = this.#opts;
+    const { cri, timing, clock } = this.#opts;
     const state = await readPodState(cri, uid);
     const pod = this.#pods.get(uid);
     if (!pod) return await this.#cleanupOrphan(uid, state);
     if (pod.metadata.deletionTimestamp) return await this.#syncTerminatingPod(pod, state);
-    if (isTerminalPhase(pod.status?.phase)) {
-      // A finished pod is not run again; make sure nothing of it still runs.
-      await this.#runtime.killPod(pod, state, podGracePeriodSeconds(pod));
+    if (isTerminalPhase(pod.status?.phase) || isTerminalPhase(this.#status.podStatus(uid)?.phase)) {
+      // A finished pod is not run again; make sure nothing of it still runs. A pod that never ran (a
+      // rejected one) keeps the status it was given.
+      await this.#probes.removePod(uid);
+      if (isEmptyState(state)) return {};
+      await this.#runtime.killPod(pod, state, podKillGracePeriod(pod));
       await this.#setStatus(pod, await readPodState(cri, uid));
       return {};
     }
-    const result = await this.#runtime.syncPod(pod, state);
+    if (!this.#admitted.has(uid)) {
+      if (!(await this.#admit(pod))) return {};
+      this.#admitted.add(uid);
+    }
+    const startTime = this.#status.podStatus(uid)?.startTime ?? pod.status?.startTime;
+    const deadline = activeDeadline(pod, startTime, clock.now());
+    if (deadline.exceeded) {
+      const evicted = { reason: DEADLINE_EXCEEDED_REASON, message: DEADLINE_EXCEEDED_MESSAGE };
+      await this.#opts.recorder.event(pod, "Normal", evicted.reason, evicted.message);
+      await this.#probes.removePod(uid);
+      await this.#runtime.killPod(pod, state, podKillGracePeriod(pod));
+      await this.#setStatus(pod, await readPodState(cri, uid), { evicted });
+      return {};
+    }
+    this.#probes.addPod(pod);
+    const result = await this.#runtime.syncPod(pod, state, this.#probes.failures(pod));
     const after = await readPodState(cri, uid);
     await this.#runtime.garbageCollect(after);
     await this.#setStatus(pod, after);
     return {
-      requeueAfterMs: Math.min(result.requeueAfterMs ?? Infinity, timing.syncFrequencyMs),
+      requeueAfterMs: Math.min(
+        result.requeueAfterMs ?? Infinity,
+        deadline.remainingMs ?? Infinity,
+        timing.syncFrequencyMs,
+      ),
     };
   }
 
-  #setStatus(pod: Pod, state: PodRuntimeState, podIsTerminal = false): Promise<void> {
-    const status = generatePodStatus({
-      pod,
-      state,
-      reasons: this.#runtime.reasons(pod.metadata.uid!),
-      runtimeName: this.#runtimeName,
-      hostIP: this.#opts.nodeAddress,
-      now: this.#opts.clock.now(),
-      podIsTerminal,
+  /**
+   * canAdmitPod: the pod must fit next to the node's other admitted pods; if not it is rejected
+   * (rejectPod) — a Warning event and the status phase Failed, reason OutOfcpu (…), "Pod was rejected: …".
+   * A pod that already started was admitted by an earlier kubelet. Returns whether it was admitted.
+   */
+  async #admit(pod: Pod): Promise<boolean> {
+    if (pod.status?.startTime) return true;
+    const uid = pod.metadata.uid!;
+    const active = [...this.#pods.values()].filter((p) => {
+      const other = p.metadata.uid!;
+      return other !== uid && !p.metadata.deletionTimestamp &&
+        !isTerminalPhase(p.status?.phase) &&
+        !isTerminalPhase(this.#status.podStatus(other)?.phase) &&
+        (this.#admitted.has(other) || p.status?.startTime !== undefined);
     });
-    return this.#status.setPodStatus(pod, status);
+    const allocatable: Resources = {};
+    for (const [name, q] of Object.entries(nodeAllocatable(this.#config.capacity))) {
+      allocatable[name] = parseQuantity(name, q);
+    }
+    const verdict = admitPod(pod, active, allocatable);
+    if (verdict.admit) return true;
+    this.#log.info("Pod rejected", {
+      pod: `${pod.metadata.namespace}/${pod.metadata.name}`,
+      reason: verdict.reason,
+    });
+    await this.#opts.recorder.event(pod, "Warning", verdict.reason, verdict.message);
+    const status: PodStatus = {
+      phase: "Failed",
+      reason: verdict.reason,
+      message: REJECTED_PREFIX + verdict.message,
+      ...(pod.status?.qosClass ? { qosClass: pod.status.qosClass } : {}),
+    };
+    await this.#status.setPodStatus(pod, status);
+    return false;
   }
 
   /**
-   * SyncTerminatingPod + SyncTerminatedPod: stop every container with the grace period, stop the
+   * Generates the status from the pod and the runtime and hands it to the status manager; a started
+   * container whose readiness has no result yet is probed right away.
+   */
+  #setStatus(
+    pod: Pod,
+    state: PodRuntimeState,
+    opts: { podIsTerminal?: boolean; evicted?: { reason: string; message: string } } = {},
+  ): Promise<void> {
+    const uid = pod.metadata.uid!;
+    // The status last generated is newer than the informer's copy until the watch catches up.
+    const cached = this.#status.podStatus(uid);
+    const base = isTerminalPhase(cached?.phase) && !isTerminalPhase(pod.status?.phase)
+      ? cached
+      : { ...pod.status, startTime: pod.status?.startTime ?? cached?.startTime };
+    const status = generatePodStatus({
+      pod: { ...pod, status: base },
+      state,
+      reasons: this.#runtime.reasons(uid),
+      runtimeName: this.#runtimeName,
+      hostIP: this.#opts.nodeAddress,
+      now: this.#opts.clock.now(),
+      podIsTerminal: opts.podIsTerminal,
+      probes: this.#probes.probes(uid),
+      evicted: opts.evicted,
+    });
+    const written = this.#status.setPodStatus(pod, status);
+    this.#probes.triggerReadiness(pod, status);
+    return written;
+  }
+
+  /**
+   * SyncTerminatingPod + SyncTerminatedPod: stop the liveness and startup probes, stop every container
+   * with the grace period (deletionGracePeriodSeconds, at least 1; preStop hooks first), stop the
    * sandbox, write the terminal status, remove containers and sandbox, then delete the pod object with
    * grace 0 (the status manager's final delete).
    */
   async #syncTerminatingPod(pod: Pod, state: PodRuntimeState): Promise<SyncOutcome> {
     const { cri, client } = this.#opts;
     const uid = pod.metadata.uid!;
-    const grace = podGracePeriodSeconds(pod);
+    const grace = podKillGracePeriod(pod);
     this.#log.info("Terminating pod", {
       pod: `${pod.metadata.namespace}/${pod.metadata.name}`,
       grace,
     });
+    await this.#probes.stopLivenessAndStartup(uid);
     await this.#runtime.killPod(pod, state, grace);
+    await this.#probes.removePod(uid);
     const stopped = await readPodState(cri, uid);
-    await this.#setStatus(pod, stopped, true);
+    await this.#setStatus(pod, stopped, { podIsTerminal: true });
     await this.#runtime.removePod(stopped);
     try {
       await client.delete("pods", {
@@ -423,15 +626,23 @@ export class Kubelet {
     return {};
   }
 
-  /** A pod gone from the API: kill and remove whatever of it the runtime still holds. */
+  /**
+   * A pod gone from the API (force-deleted, or deleted while the kubelet was away): kill whatever of it
+   * the runtime still holds with grace 1 — preStop hooks get that long, containers the minimum — and
+   * remove it.
+   */
   async #cleanupOrphan(uid: string, state: PodRuntimeState): Promise<SyncOutcome> {
     if (!isEmptyState(state)) {
       this.#log.info("Cleaning up pod that is gone from the API", { uid });
-      await this.#runtime.killPod(undefined, state, MINIMUM_GRACE_PERIOD_SECONDS);
+      await this.#probes.removePod(uid);
+      await this.#runtime.killPod(this.#removed.get(uid), state, podKillGracePeriod(undefined));
       await this.#runtime.removePod(state);
     }
+    await this.#probes.removePod(uid);
     this.#runtime.forget(uid);
     this.#status.forget(uid);
+    this.#admitted.delete(uid);
+    this.#removed.delete(uid);
     return { forget: true };
   }
 

@@ -20,6 +20,10 @@ export const CONTAINER_HASH_ANNOTATION = "io.kubernetes.container.hash";
 export const CONTAINER_RESTART_COUNT_ANNOTATION = "io.kubernetes.container.restartCount";
 /** Annotation: the pod's terminationGracePeriodSeconds. */
 export const POD_GRACE_ANNOTATION = "io.kubernetes.pod.terminationGracePeriod";
+/** Annotation: the container's preStop handler (JSON), to run it when the pod spec is gone. */
+export const PRE_STOP_ANNOTATION = "io.kubernetes.container.preStopHandler";
+/** Annotation: the container's ports (JSON), for a preStop httpGet that names a port. */
+export const PORTS_ANNOTATION = "io.kubernetes.container.ports";
 
 /** The labels that tie a runtime object to its pod. */
 export function podLabels(pod: Pod): Record<string, string> {
@@ -39,6 +43,27 @@ export function containerName(c: CriContainer): string {
 export function restartCount(c: CriContainer): number {
   const n = Number(c.annotations?.[CONTAINER_RESTART_COUNT_ANNOTATION]);
   return Number.isInteger(n) && n >= 0 ? n : c.metadata.attempt;
+}
+
+/**
+ * What restoreSpecsFromContainerLabels gets back from a runtime container when the pod is gone from the
+ * API: its name, ports and preStop handler, enough to kill it as the spec said.
+ */
+export function restoredContainerSpec(c: CriContainer): Container {
+  const json = (key: string) => {
+    try {
+      return JSON.parse(c.annotations?.[key] ?? "null") ?? undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const preStop = json(PRE_STOP_ANNOTATION);
+  const ports = json(PORTS_ANNOTATION);
+  return {
+    name: containerName(c),
+    ...(Array.isArray(ports) ? { ports } : {}),
+    ...(preStop && typeof preStop === "object" ? { lifecycle: { preStop } } : {}),
+  };
 }
 
 /**

@@ -1,6 +1,8 @@
 /**
  * The kubelet's `logs` endpoint (`GET /containerLogs/{ns}/{pod}/{container}` on port 10250 in
  * Kubernetes) on `kl.node.<node>.kubelet.logs`: finds the container in the runtime and returns its lines.
+ * A follower (`kubectl logs -f`) polls: it passes back the `containerId` and `nextLine` of the previous
+ * reply and gets only the lines written since, until `running` is false.
  * @module
  */
 import type { Subscription } from "@nats-io/nats-core";
@@ -23,6 +25,32 @@ export interface ServeLogsOptions {
   getPod: (namespace: string, name: string) => Pod | undefined;
 }
 
+/**
+ * The pod and the name of the container a `logs` or `exec` request is about, with the API server's
+ * errors: the pod is not on this node, no container is named in a pod with several, or the name is
+ * not one of the pod's.
+ */
+export function findPodContainer(
+  getPod: ServeLogsOptions["getPod"],
+  req: { namespace: string; name: string; container?: string },
+): { pod: Pod; container: string } {
+  const pod = getPod(req.namespace, req.name);
+  if (!pod) throw notFound("pods", req.name);
+  const names = pod.spec.containers.map((c) => c.name);
+  const all = [...names, ...(pod.spec.initContainers ?? []).map((c) => c.name)];
+  const container = req.container ?? (names.length === 1 ? names[0] : undefined);
+  if (!container) {
+    throw apiError(
+      "BadRequest",
+      `a container name must be specified for pod ${req.name}, choose one of: ${goList(all)}`,
+    );
+  }
+  if (!all.includes(container)) {
+    throw apiError("BadRequest", `container ${container} is not valid for pod ${req.name}`);
+  }
+  return { pod, container };
+}
+
 /** Answers `logs` requests until the subscription is ended. */
 export function serveLogs(options: ServeLogsOptions): Subscription {
   const { bus, nodeName, cri, getPod } = options;
@@ -30,35 +58,30 @@ export function serveLogs(options: ServeLogsOptions): Subscription {
     subjects.kubelet(nodeName, "logs"),
     KubeletLogsRequest,
     async (req: z.output<typeof KubeletLogsRequest>): Promise<KubeletLogsReply> => {
-      const pod = getPod(req.namespace, req.name);
-      if (!pod) throw notFound("pods", req.name);
-      const names = pod.spec.containers.map((c) => c.name);
-      const all = [...names, ...(pod.spec.initContainers ?? []).map((c) => c.name)];
-      const container = req.container ?? (names.length === 1 ? names[0] : undefined);
-      if (!container) {
-        throw apiError(
-          "BadRequest",
-          `a container name must be specified for pod ${req.name}, choose one of: ${goList(all)}`,
-        );
-      }
-      if (!all.includes(container)) {
-        throw apiError("BadRequest", `container ${container} is not valid for pod ${req.name}`);
-      }
+      const { pod, container } = findPodContainer(getPod, req);
       const state = await readPodState(cri, pod.metadata.uid!);
-      const instance = containerInstances(state, container)[req.previous ? 1 : 0];
+      const instances = containerInstances(state, container);
+      const instance = req.containerId
+        ? instances.find((c) => c.id === req.containerId)
+        : instances[req.previous ? 1 : 0];
       if (!instance) {
         throw apiError(
           "BadRequest",
-          req.previous
+          req.containerId
+            ? `container "${container}" in pod "${req.name}" was removed while following its logs`
+            : req.previous
             ? `previous terminated container "${container}" in pod "${req.name}" not found`
             : `container "${container}" in pod "${req.name}" is waiting to start: ContainerCreating`,
         );
       }
-      return await cri.containerLogs({
+      const running = instance.state === "CONTAINER_RUNNING";
+      const { lines, nextLine } = await cri.containerLogs({
         containerId: instance.id,
         tailLines: req.tailLines,
         timestamps: req.timestamps,
+        sinceLine: req.sinceLine,
       });
+      return { lines, containerId: instance.id, nextLine, running };
     },
   );
 }

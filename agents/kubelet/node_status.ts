@@ -5,6 +5,9 @@
  */
 import type { Node } from "../../shared/api/core.ts";
 import type { Condition } from "../../shared/api/meta.ts";
+import { formatBytes, parseBytes } from "../../shared/api/quantity.ts";
+import { MEMORY_AVAILABLE_THRESHOLD_BYTES, NO_PRESSURE, type NodePressure } from "./eviction.ts";
+import { canonicalJson } from "./labels.ts";
 import { rfc3339 } from "./format.ts";
 
 /** The kubelet version kubelab reports. */
@@ -75,36 +78,54 @@ export function reconcileNode(existing: Node, config: NodeConfig): Node {
 }
 
 /**
- * The node status at `now`: capacity and allocatable (no reservations), addresses, the four kubelet
- * conditions (a condition that keeps its status keeps its lastTransitionTime), nodeInfo.
+ * Allocatable = capacity − kubeReserved − systemReserved − evictionHard: with no reservations, memory less
+ * the `memory.available<100Mi` hard eviction threshold (`8Gi` → `8092Mi`); cpu and pods as they are.
+ */
+export function nodeAllocatable(capacity: NodeConfig["capacity"]): NodeConfig["capacity"] {
+  const memory = Math.max(0, parseBytes(capacity.memory) - MEMORY_AVAILABLE_THRESHOLD_BYTES);
+  return { ...capacity, memory: formatBytes(memory) };
+}
+
+/** A pressure condition, True or False, with the kubelet's reasons and messages. */
+function pressureCondition(
+  type: "MemoryPressure" | "DiskPressure" | "PIDPressure",
+  pressure: boolean,
+): Pick<Condition, "type" | "status" | "reason" | "message"> {
+  const words = {
+    MemoryPressure: [
+      ["KubeletHasInsufficientMemory", "kubelet has insufficient memory available"],
+      ["KubeletHasSufficientMemory", "kubelet has sufficient memory available"],
+    ],
+    DiskPressure: [
+      ["KubeletHasDiskPressure", "kubelet has disk pressure"],
+      ["KubeletHasNoDiskPressure", "kubelet has no disk pressure"],
+    ],
+    PIDPressure: [
+      ["KubeletHasInsufficientPID", "kubelet has insufficient PID available"],
+      ["KubeletHasSufficientPID", "kubelet has sufficient PID available"],
+    ],
+  }[type][pressure ? 0 : 1];
+  return { type, status: pressure ? "True" : "False", reason: words[0], message: words[1] };
+}
+
+/**
+ * The node status at `now`: capacity and allocatable, addresses, the four kubelet conditions (pressure as
+ * the eviction manager last saw it; a condition that keeps its status keeps its lastTransitionTime),
+ * nodeInfo.
  */
 export function nodeStatus(
   config: NodeConfig,
   health: RuntimeHealth,
   previous: Node["status"] | undefined,
   now: number,
+  pressure: NodePressure = NO_PRESSURE,
 ): NonNullable<Node["status"]> {
   const ready = health.problems.length === 0;
   const conditions = withHeartbeat(
     [
-      {
-        type: "MemoryPressure",
-        status: "False",
-        reason: "KubeletHasSufficientMemory",
-        message: "kubelet has sufficient memory available",
-      },
-      {
-        type: "DiskPressure",
-        status: "False",
-        reason: "KubeletHasNoDiskPressure",
-        message: "kubelet has no disk pressure",
-      },
-      {
-        type: "PIDPressure",
-        status: "False",
-        reason: "KubeletHasSufficientPID",
-        message: "kubelet has sufficient PID available",
-      },
+      pressureCondition("MemoryPressure", pressure.memory),
+      pressureCondition("DiskPressure", pressure.disk),
+      pressureCondition("PIDPressure", pressure.pid),
       ready
         ? {
           type: "Ready",
@@ -126,7 +147,7 @@ export function nodeStatus(
   return {
     ...previous,
     capacity,
-    allocatable: { ...capacity },
+    allocatable: nodeAllocatable(config.capacity),
     conditions,
     addresses: [
       { type: "InternalIP", address: config.nodeAddress },
@@ -146,6 +167,25 @@ export function nodeStatus(
       architecture: "amd64",
     },
   };
+}
+
+/**
+ * Whether the kubelet must PATCH its node status (tryUpdateNodeStatus): the status changed, ignoring the
+ * conditions' lastHeartbeatTime, or `reportMs` (nodeStatusReportFrequency) passed since the last report.
+ */
+export function shouldReportNodeStatus(
+  current: Node["status"] | undefined,
+  next: Node["status"],
+  lastReportAt: number | undefined,
+  now: number,
+  reportMs: number,
+): boolean {
+  if (lastReportAt === undefined || now - lastReportAt >= reportMs) return true;
+  const withoutHeartbeat = (s: Node["status"] | undefined) => ({
+    ...s,
+    conditions: (s?.conditions ?? []).map(({ lastHeartbeatTime: _, ...c }) => c),
+  });
+  return canonicalJson(withoutHeartbeat(current)) !== canonicalJson(withoutHeartbeat(next));
 }
 
 function withHeartbeat(

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { newNode, type NodeConfig, nodeStatus, reconcileNode } from "./node_status.ts";
+import {
+  newNode,
+  type NodeConfig,
+  nodeStatus,
+  reconcileNode,
+  shouldReportNodeStatus,
+} from "./node_status.ts";
 
 const config: NodeConfig = {
   nodeName: "node-1",
@@ -31,7 +37,8 @@ Deno.test("a registered node carries the kubelet's labels and pod CIDR", () => {
 Deno.test("a healthy node is Ready with Kubernetes' reasons, capacity and node info", () => {
   const s = nodeStatus(config, healthy, undefined, T0);
   assert.deepEqual(s.capacity, { cpu: "4", memory: "8Gi", pods: "110" });
-  assert.deepEqual(s.allocatable, s.capacity);
+  // allocatable = capacity − evictionHard (memory.available<100Mi)
+  assert.deepEqual(s.allocatable, { cpu: "4", memory: "8092Mi", pods: "110" });
   assert.deepEqual(s.addresses, [
     { type: "InternalIP", address: "127.1.0.1" },
     { type: "Hostname", address: "node-1" },
@@ -65,4 +72,28 @@ Deno.test("heartbeats move lastHeartbeatTime; lastTransitionTime moves only on c
   assert.equal(ready(down).reason, "KubeletNotReady");
   assert.equal(ready(down).message, "container runtime is down");
   assert.equal(ready(down).lastTransitionTime, "2026-01-01T00:00:20Z");
+});
+
+Deno.test("memory pressure turns MemoryPressure True with the kubelet's reason", () => {
+  const s = nodeStatus(config, healthy, undefined, T0, { memory: true, disk: false, pid: false });
+  const c = s.conditions!.find((x) => x.type === "MemoryPressure")!;
+  assert.equal(c.status, "True");
+  assert.equal(c.reason, "KubeletHasInsufficientMemory");
+  assert.equal(c.message, "kubelet has insufficient memory available");
+});
+
+Deno.test("node status is written on change, else once per report period", () => {
+  const first = nodeStatus(config, healthy, undefined, T0);
+  const same = nodeStatus(config, healthy, first, T0 + 10_000);
+  const REPORT = 300_000;
+  assert.equal(shouldReportNodeStatus(first, same, T0, T0 + 10_000, REPORT), false);
+  assert.equal(shouldReportNodeStatus(first, same, T0, T0 + REPORT, REPORT), true);
+  assert.equal(shouldReportNodeStatus(undefined, first, undefined, T0, REPORT), true);
+  const down = nodeStatus(
+    config,
+    { ...healthy, problems: ["PLEG is not healthy"] },
+    first,
+    T0 + 10_000,
+  );
+  assert.equal(shouldReportNodeStatus(first, down, T0, T0 + 10_000, REPORT), true);
 });

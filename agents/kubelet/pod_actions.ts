@@ -9,13 +9,21 @@ import type { ContainerStatus } from "../../shared/cri/api.ts";
 import { CONTAINER_HASH_ANNOTATION, containerHash, containerName } from "./labels.ts";
 import { containerInstances, latestContainer, type PodRuntimeState } from "./runtime_state.ts";
 
+/** Why a container is killed (containerKillReason): it decides the grace period. */
+export type KillReason = "StartupProbe" | "LivenessProbe" | "FailedPostStartHook" | "Unknown";
+
 /** A running container SyncPod must stop. */
 export interface ContainerToKill {
   containerId: string;
   name: string;
   /** Why, for the Killing event: `Container app definition changed, will be restarted`. */
   message: string;
+  /** A probe failure uses the probe's terminationGracePeriodSeconds. @default "Unknown" */
+  reason?: KillReason;
 }
+
+/** The running containers whose liveness or startup probe failed, by CRI container id. */
+export type ProbeFailures = ReadonlyMap<string, "liveness" | "startup">;
 
 /** The result of {@linkcode computePodActions}. */
 export interface PodActions {
@@ -119,8 +127,15 @@ export function initProgress(
   return { done: true };
 }
 
-/** Decides what SyncPod does for `pod` given what the runtime holds. */
-export function computePodActions(pod: Pod, state: PodRuntimeState): PodActions {
+/**
+ * Decides what SyncPod does for `pod` given what the runtime holds and which running containers failed
+ * their liveness or startup probe.
+ */
+export function computePodActions(
+  pod: Pod,
+  state: PodRuntimeState,
+  probeFailures: ProbeFailures = new Map(),
+): PodActions {
   const policy = pod.spec.restartPolicy ?? "Always";
   const sandbox = podSandboxChanged(state);
   const actions: PodActions = {
@@ -170,11 +185,26 @@ export function computePodActions(pod: Pod, state: PodRuntimeState): PodActions 
     return actions;
   }
 
-  // Sidecars always come back, whatever the pod's restartPolicy.
-  const sidecarsToStart = inits.filter((c) =>
-    isSidecar(c) && !pod.metadata.deletionTimestamp &&
-    latestContainer(state, c.name)?.state !== "CONTAINER_RUNNING"
-  ).map((c) => c.name);
+  // Sidecars always come back, whatever the pod's restartPolicy; one that failed its liveness or startup
+  // probe is killed and started again.
+  const sidecarsToStart: string[] = [];
+  for (const c of inits.filter(isSidecar)) {
+    const status = latestContainer(state, c.name);
+    if (pod.metadata.deletionTimestamp) continue;
+    if (status?.state !== "CONTAINER_RUNNING") {
+      sidecarsToStart.push(c.name);
+      continue;
+    }
+    const failed = probeFailures.get(status.id);
+    if (!failed) continue;
+    sidecarsToStart.push(c.name);
+    actions.containersToKill.push({
+      containerId: status.id,
+      name: c.name,
+      message: `Init container ${c.name} failed ${failed} probe`,
+      reason: failed === "liveness" ? "LivenessProbe" : "StartupProbe",
+    });
+  }
 
   let keepCount = 0;
   const appToStart: string[] = [];
@@ -194,17 +224,29 @@ export function computePodActions(pod: Pod, state: PodRuntimeState): PodActions 
       continue;
     }
     const hash = status.annotations?.[CONTAINER_HASH_ANNOTATION];
+    const failed = probeFailures.get(status.id);
+    let message: string;
+    let reason: KillReason = "Unknown";
+    let restart = policy !== "Never";
     if (hash !== undefined && hash !== containerHash(c)) {
       // kubelet: a changed definition restarts the container regardless of restartPolicy.
-      appToStart.push(c.name);
-      actions.containersToKill.push({
-        containerId: status.id,
-        name: c.name,
-        message: `Container ${c.name} definition changed, will be restarted`,
-      });
+      message = `Container ${c.name} definition changed`;
+      restart = true;
+    } else if (failed) {
+      // kubelet: a liveness or startup failure kills the container; restartPolicy decides its return.
+      message = `Container ${c.name} failed ${failed} probe`;
+      reason = failed === "liveness" ? "LivenessProbe" : "StartupProbe";
+    } else {
+      keepCount++;
       continue;
     }
-    keepCount++;
+    if (restart) appToStart.push(c.name);
+    actions.containersToKill.push({
+      containerId: status.id,
+      name: c.name,
+      message: restart ? `${message}, will be restarted` : message,
+      reason,
+    });
   }
 
   if (keepCount === 0 && appToStart.length === 0) {

@@ -270,3 +270,110 @@ Deno.test("garbage collection removes old dead sandboxes with nothing kept in th
   const g = podGarbage(state([sandbox("s2", 1), sandbox("s1", 0, "SANDBOX_NOTREADY")], []));
   assert.deepEqual(g.sandboxIds, ["s1"]);
 });
+
+// --- probe failures and definition changes: who is killed, with what message, and who comes back ----
+
+const killCases: {
+  name: string;
+  pod: Pod;
+  container: ContainerStatus;
+  failed?: "liveness" | "startup";
+  want: { start: string[]; kill: { message: string; reason?: string }[]; killPod?: boolean };
+}[] = [
+  {
+    name: "a liveness failure kills and restarts under Always",
+    pod: makePod({ restartPolicy: "Always" }),
+    container: ctr("app", "running"),
+    failed: "liveness",
+    want: {
+      start: ["app"],
+      kill: [{
+        message: "Container app failed liveness probe, will be restarted",
+        reason: "LivenessProbe",
+      }],
+    },
+  },
+  {
+    name: "a startup failure kills and restarts under OnFailure",
+    pod: makePod({ restartPolicy: "OnFailure" }),
+    container: ctr("app", "running"),
+    failed: "startup",
+    want: {
+      start: ["app"],
+      kill: [{
+        message: "Container app failed startup probe, will be restarted",
+        reason: "StartupProbe",
+      }],
+    },
+  },
+  {
+    name: "a liveness failure under Never kills the pod, restarting nothing",
+    pod: makePod({ restartPolicy: "Never" }),
+    container: ctr("app", "running"),
+    failed: "liveness",
+    want: {
+      start: [],
+      kill: [{ message: "Container app failed liveness probe", reason: "LivenessProbe" }],
+      killPod: true,
+    },
+  },
+  {
+    name: "an image change restarts the container even under Never",
+    pod: makePod({ restartPolicy: "Never" }),
+    container: ctr(
+      "app",
+      "running",
+      undefined,
+      0,
+      containerHash({ name: "app", image: "nginx:1.26" }),
+    ),
+    want: {
+      start: ["app"],
+      kill: [{ message: "Container app definition changed, will be restarted", reason: "Unknown" }],
+    },
+  },
+  {
+    name: "a definition change wins over a probe failure",
+    pod: makePod({}),
+    container: ctr("app", "running", undefined, 0, "deadbeef"),
+    failed: "liveness",
+    want: {
+      start: ["app"],
+      kill: [{ message: "Container app definition changed, will be restarted", reason: "Unknown" }],
+    },
+  },
+  {
+    name: "a healthy running container is kept",
+    pod: makePod({}),
+    container: ctr("app", "running"),
+    want: { start: [], kill: [] },
+  },
+];
+
+for (const c of killCases) {
+  Deno.test(`computePodActions: ${c.name}`, () => {
+    const failures = new Map(c.failed ? [[c.container.id, c.failed] as const] : []);
+    const a = computePodActions(c.pod, state([sandbox("s1")], [c.container]), failures);
+    assert.deepEqual(
+      {
+        start: a.containersToStart,
+        kill: a.containersToKill.map((k) => ({ message: k.message, reason: k.reason })),
+        killPod: a.killPod,
+      },
+      { killPod: false, ...c.want },
+    );
+  });
+}
+
+Deno.test("computePodActions: a sidecar that fails liveness is killed and started again", () => {
+  const proxy = ctr("proxy", "running");
+  const a = computePodActions(
+    makePod({ sidecars: ["proxy"], restartPolicy: "Never" }),
+    state([sandbox("s1")], [proxy, ctr("app", "running")]),
+    new Map([[proxy.id, "liveness" as const]]),
+  );
+  assert.deepEqual(a.containersToStart, ["proxy"]);
+  assert.deepEqual(a.containersToKill.map((k) => k.message), [
+    "Init container proxy failed liveness probe",
+  ]);
+});

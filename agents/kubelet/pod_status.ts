@@ -18,6 +18,7 @@ import { criTimeToRfc3339, goList, rfc3339 } from "./format.ts";
 import { canonicalJson, containerName, restartCount } from "./labels.ts";
 import { isSidecar, podSandboxChanged, shouldContainerBeRestarted } from "./pod_actions.ts";
 import { isTerminalPhase, podPhase } from "./pod_phase.ts";
+import { criContainerId, type PodProbes } from "./prober/manager.ts";
 import type { PodRuntimeState } from "./runtime_state.ts";
 
 /** The last SyncPod error of a container (the kubelet's reasonCache): its waiting reason. */
@@ -39,6 +40,13 @@ export interface PodStatusInput {
   now: number;
   /** The pod is being deleted and all its containers have stopped. */
   podIsTerminal?: boolean;
+  /** The pod's probes; without them a container is started and ready once it runs. */
+  probes?: PodProbes;
+  /**
+   * An internal module ends the pod (ShouldEvict): phase Failed with this reason and message, such as
+   * `DeadlineExceeded`.
+   */
+  evicted?: { reason: string; message: string };
 }
 
 /** The condition types the kubelet owns; others (readiness gates, DisruptionTarget) are kept as found. */
@@ -70,8 +78,8 @@ export function generatePodStatus(input: PodStatusInput): PodStatus {
     old.containerStatuses,
     false,
   );
-  setReadiness(inits, initContainerStatuses, true);
-  setReadiness(pod.spec.containers, containerStatuses, false);
+  setReadiness(inits, initContainerStatuses, true, input.probes);
+  setReadiness(pod.spec.containers, containerStatuses, false, input.probes);
 
   const podHasInitialized = old.conditions?.some((c) =>
     c.type === "Initialized" && c.status === "True"
@@ -80,8 +88,9 @@ export function generatePodStatus(input: PodStatusInput): PodStatus {
     podIsTerminal: input.podIsTerminal,
     podHasInitialized,
   });
-  // kubelet: a terminal phase never changes again.
+  // kubelet: a terminal phase never changes again; an eviction handler (activeDeadlineSeconds) ends it.
   if (isTerminalPhase(old.phase)) phase = old.phase!;
+  else if (input.evicted) phase = "Failed";
 
   const allStatuses = [...initContainerStatuses, ...containerStatuses];
   const containersReady = containersReadyCondition(pod, allStatuses, phase);
@@ -109,6 +118,7 @@ export function generatePodStatus(input: PodStatusInput): PodStatus {
     ...(podIPs.length ? { podIP: podIPs[0].ip, podIPs } : {}),
     startTime: old.startTime ?? rfc3339(now),
     containerStatuses,
+    ...(input.evicted && !isTerminalPhase(old.phase) ? input.evicted : {}),
   };
   if (inits.length) status.initContainerStatuses = initContainerStatuses;
   return status;
@@ -229,15 +239,35 @@ function shouldRestart(c: Container, pod: Pod, state: PodRuntimeState, isInit: b
 }
 
 /**
- * `started` and `ready` as the prober manager sets them with no probes: started = running; ready =
- * running for app containers and sidecars, exited 0 for regular init containers.
+ * `started` and `ready` as the prober manager's UpdatePodStatus sets them: started = running and (the
+ * startup probe's result is Success, or there is no startup probe); ready = started and (the readiness
+ * probe's result is Success, or there is no readiness probe). A regular init container is ready once it
+ * exited 0.
  */
-function setReadiness(containers: Container[], statuses: ContainerStatus[], isInit: boolean): void {
+function setReadiness(
+  containers: Container[],
+  statuses: ContainerStatus[],
+  isInit: boolean,
+  probes: PodProbes | undefined,
+): void {
   for (const s of statuses) {
     const spec = containers.find((c) => c.name === s.name);
-    const running = Boolean(s.state?.running);
-    s.started = running;
-    s.ready = isInit && spec && !isSidecar(spec) ? s.state?.terminated?.exitCode === 0 : running;
+    const id = criContainerId(s.containerID);
+    const result = (type: "startup" | "readiness") => id ? probes?.result(type, id) : undefined;
+    let started = false;
+    if (s.state?.running) {
+      const startup = result("startup");
+      started = startup !== undefined
+        ? startup === "Success"
+        : !probes?.hasProbe(s.name, "startup");
+    }
+    s.started = started;
+    if (isInit && spec && !isSidecar(spec)) {
+      s.ready = s.state?.terminated?.exitCode === 0;
+      continue;
+    }
+    s.ready = started &&
+      (result("readiness") === "Success" || !probes?.hasProbe(s.name, "readiness"));
   }
 }
 

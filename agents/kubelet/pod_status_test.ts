@@ -248,3 +248,86 @@ Deno.test("conditions the kubelet does not own are kept", () => {
     'False|ReadinessGatesNotReady|the status of pod readiness gate "example.com/lb" is not "True", but False',
   );
 });
+
+// --- probes: started and ready as the prober manager's UpdatePodStatus sets them -----------------------
+
+type Result = "Success" | "Failure" | "Unknown";
+function probes(has: ("startup" | "readiness")[], results: Partial<Record<string, Result>> = {}) {
+  return {
+    hasProbe: (_name: string, type: string) => (has as string[]).includes(type),
+    result: (type: string, id: string) => results[`${type}/${id}`],
+  };
+}
+
+const probeCases: {
+  name: string;
+  has: ("startup" | "readiness")[];
+  results?: Partial<Record<string, Result>>;
+  want: { started: boolean; ready: boolean; podReady: string };
+}[] = [
+  {
+    name: "no probes: started and ready once running",
+    has: [],
+    want: { started: true, ready: true, podReady: "True" },
+  },
+  {
+    name: "a readiness probe without a result yet: not ready",
+    has: ["readiness"],
+    want: { started: true, ready: false, podReady: "False" },
+  },
+  {
+    name: "readiness Success: ready",
+    has: ["readiness"],
+    results: { "readiness/app-0": "Success" },
+    want: { started: true, ready: true, podReady: "True" },
+  },
+  {
+    name: "readiness Failure: not ready, Ready False with ContainersNotReady",
+    has: ["readiness"],
+    results: { "readiness/app-0": "Failure" },
+    want: { started: true, ready: false, podReady: "False" },
+  },
+  {
+    name: "a startup probe still Unknown: neither started nor ready",
+    has: ["startup", "readiness"],
+    results: { "startup/app-0": "Unknown", "readiness/app-0": "Success" },
+    want: { started: false, ready: false, podReady: "False" },
+  },
+  {
+    name: "startup Success and no readiness probe: started and ready",
+    has: ["startup"],
+    results: { "startup/app-0": "Success" },
+    want: { started: true, ready: true, podReady: "True" },
+  },
+];
+for (const c of probeCases) {
+  Deno.test(`started/ready: ${c.name}`, () => {
+    const s = generatePodStatus(
+      input(pod(), { sandboxes: [sandbox], containers: [ctr("app", "running")] }, {
+        probes: probes(c.has, c.results),
+      }),
+    );
+    const cs = s.containerStatuses![0];
+    assert.equal(s.phase, "Running");
+    assert.deepEqual(
+      { started: cs.started, ready: cs.ready, podReady: conditions(s).Ready.split("|")[0] },
+      c.want,
+    );
+  });
+}
+
+Deno.test("activeDeadlineSeconds ends the pod Failed with DeadlineExceeded", () => {
+  const evicted = {
+    reason: "DeadlineExceeded",
+    message: "Pod was active on the node longer than the specified deadline",
+  };
+  const s = generatePodStatus(
+    input(pod(), { sandboxes: [sandbox], containers: [ctr("app", "exited", { exitCode: 137 })] }, {
+      evicted,
+    }),
+  );
+  assert.equal(s.phase, "Failed");
+  assert.equal(s.reason, "DeadlineExceeded");
+  assert.equal(s.message, evicted.message);
+  assert.equal(conditions(s).Ready, "False|PodFailed|");
+});

@@ -1,17 +1,24 @@
 /**
  * SyncPod, KillPod and the removal of a pod's runtime objects — the kubelet's kuberuntime manager
  * (pkg/kubelet/kuberuntime/kuberuntime_manager.go, kuberuntime_container.go). computePodActions
- * decides; this file does the CRI calls in Kubernetes' order and records its Events.
+ * decides; this file does the CRI calls in Kubernetes' order, runs postStart and preStop hooks, and
+ * records its Events.
  * @module
  */
 import type { Container, Pod } from "../../shared/api/core.ts";
 import type { EventRecorder } from "../../shared/client/recorder.ts";
 import type { Clock } from "../../shared/clock.ts";
 import type { Logger } from "../../shared/log.ts";
-import type { ContainerConfig, PodSandboxConfig } from "../../shared/cri/api.ts";
+import { parseBytes, parseCpuMillis } from "../../shared/api/quantity.ts";
+import type {
+  Container as CriContainer,
+  ContainerConfig,
+  LinuxContainerResources,
+  PodSandboxConfig,
+} from "../../shared/cri/api.ts";
 import type { CriClient } from "../../shared/cri/client.ts";
 import { type BackoffEntry, type BackoffPolicy, backoffRemaining, nextBackoff } from "./backoff.ts";
-import { goDuration } from "./format.ts";
+import { goDuration, podDescription } from "./format.ts";
 import type { ImageManager } from "./images.ts";
 import {
   CONTAINER_HASH_ANNOTATION,
@@ -20,25 +27,46 @@ import {
   containerHash,
   containerName,
   POD_GRACE_ANNOTATION,
+  POD_NAME_LABEL,
+  POD_NAMESPACE_LABEL,
+  POD_UID_LABEL,
   podLabels,
+  PORTS_ANNOTATION,
+  PRE_STOP_ANNOTATION,
   restartCount,
+  restoredContainerSpec,
 } from "./labels.ts";
-import { computePodActions, isSidecar, podGarbage } from "./pod_actions.ts";
+import {
+  computePodActions,
+  isSidecar,
+  type KillReason,
+  podGarbage,
+  type ProbeFailures,
+} from "./pod_actions.ts";
 import type { WaitingReason } from "./pod_status.ts";
+import type { HandlerRunner } from "./prober/handlers.ts";
 import { latestContainer, type PodRuntimeState } from "./runtime_state.ts";
-
-/** kubelet: the smallest grace period a container is stopped with (minimumGracePeriodInSeconds). */
-export const MINIMUM_GRACE_PERIOD_SECONDS = 2;
+import {
+  DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS,
+  stopTimeoutSeconds,
+  terminationGracePeriod,
+} from "./termination.ts";
 
 /** Options for {@linkcode RuntimeManager}. */
 export interface RuntimeManagerOptions {
   cri: CriClient;
   recorder: EventRecorder;
   images: ImageManager;
+  handlers: HandlerRunner;
   clock: Clock;
   log: Logger;
-  /** CrashLoopBackOff bounds. */
+  /**
+   * CrashLoopBackOff bounds. `initialMs` is also how soon a pod whose start failed is synced again
+   * (the pod worker's backoff, 10 s in Kubernetes).
+   */
   crashBackoff: BackoffPolicy;
+  /** The least grace a container is stopped with (minimumGracePeriodInSeconds, 2 in Kubernetes). */
+  minimumGracePeriodSeconds: number;
 }
 
 /** What a SyncPod asks of the pod worker. */
@@ -47,14 +75,16 @@ export interface SyncPodResult {
   requeueAfterMs?: number;
 }
 
-/** `web_default(uid)`, as format.Pod prints a pod. */
-export function podDescription(pod: Pod): string {
-  return `${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`;
-}
-
-/** The pod's termination grace period in seconds (default 30). */
-export function podGracePeriodSeconds(pod: Pod): number {
-  return pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+/** How a container is to be killed. */
+interface KillOptions {
+  /** The Killing event's message. @default `Stopping container <name>` */
+  message?: string;
+  /** @default "Unknown" */
+  reason?: KillReason;
+  /** Replaces the grace period (the pod worker's, or 1 for an orphan). */
+  graceOverride?: number;
+  /** The pod's IP, for a preStop httpGet. */
+  podIP?: string;
 }
 
 /** The sandbox config the kubelet asks the runtime for (generatePodSandboxConfig). */
@@ -69,8 +99,33 @@ export function podSandboxConfig(pod: Pod, attempt: number): PodSandboxConfig {
   };
 }
 
+/** The CFS period the kubelet uses for cpu limits (quotaPeriod, 100 ms in µs). */
+export const CPU_PERIOD_US = 100_000;
+
+/**
+ * calculateLinuxResources: cpu shares from the request (the limit when only that is set; at least 2),
+ * a CFS quota from the limit (at least 1 ms; none without a limit), the memory limit in bytes.
+ */
+export function linuxResources(c: Container): LinuxContainerResources {
+  const quantity = (v: string | number | undefined, parse: (q: string | number) => number) =>
+    v === undefined ? 0 : parse(v);
+  const cpuRequest = quantity(c.resources?.requests?.cpu, parseCpuMillis);
+  const cpuLimit = quantity(c.resources?.limits?.cpu, parseCpuMillis);
+  const memoryLimit = quantity(c.resources?.limits?.memory, parseBytes);
+  const sharesOf = cpuRequest === 0 && cpuLimit !== 0 ? cpuLimit : cpuRequest;
+  const cpuShares = Math.min(Math.max(Math.trunc(sharesOf * 1024 / 1000), 2), 262_144);
+  const cpuQuota = cpuLimit === 0 ? 0 : Math.max(Math.trunc(cpuLimit * CPU_PERIOD_US / 1000), 1000);
+  return {
+    cpuPeriod: CPU_PERIOD_US,
+    cpuQuota,
+    cpuShares,
+    ...(memoryLimit !== 0 ? { memoryLimitInBytes: memoryLimit } : {}),
+  };
+}
+
 /** The container config the kubelet asks the runtime for (generateContainerConfig). */
 export function containerConfig(pod: Pod, c: Container, restarts: number): ContainerConfig {
+  const preStop = c.lifecycle?.preStop;
   return {
     metadata: { name: c.name, attempt: restarts },
     image: { image: c.image ?? "" },
@@ -84,12 +139,17 @@ export function containerConfig(pod: Pod, c: Container, restarts: number): Conta
     annotations: {
       [CONTAINER_HASH_ANNOTATION]: containerHash(c),
       [CONTAINER_RESTART_COUNT_ANNOTATION]: String(restarts),
-      [POD_GRACE_ANNOTATION]: String(pod.spec.terminationGracePeriodSeconds ?? 30),
+      [POD_GRACE_ANNOTATION]: String(
+        pod.spec.terminationGracePeriodSeconds ?? DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS,
+      ),
       "io.kubernetes.container.terminationMessagePath": c.terminationMessagePath ??
         "/dev/termination-log",
       "io.kubernetes.container.terminationMessagePolicy": c.terminationMessagePolicy ?? "File",
+      ...(preStop ? { [PRE_STOP_ANNOTATION]: JSON.stringify(preStop) } : {}),
+      ...(c.ports?.length ? { [PORTS_ANNOTATION]: JSON.stringify(c.ports) } : {}),
     },
     logPath: `${c.name}/${restarts}.log`,
+    linux: { resources: linuxResources(c) },
   };
 }
 
@@ -99,6 +159,39 @@ function findContainer(pod: Pod, name: string): { c: Container; fieldPath: strin
   if (app) return { c: app, fieldPath: `spec.containers{${name}}` };
   const init = pod.spec.initContainers?.find((c) => c.name === name);
   return init ? { c: init, fieldPath: `spec.initContainers{${name}}` } : undefined;
+}
+
+/**
+ * The pod and container a runtime container belonged to, from its labels and annotations
+ * (restoreSpecsFromContainerLabels): enough to run its preStop hook when the pod is gone.
+ */
+function restoredPod(c: CriContainer): { pod: Pod; container: Container } {
+  const container = restoredContainerSpec(c);
+  const grace = Number(c.annotations?.[POD_GRACE_ANNOTATION]);
+  return {
+    container,
+    pod: {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        name: c.labels?.[POD_NAME_LABEL],
+        namespace: c.labels?.[POD_NAMESPACE_LABEL],
+        uid: c.labels?.[POD_UID_LABEL],
+      },
+      spec: {
+        containers: [container],
+        ...(Number.isInteger(grace) ? { terminationGracePeriodSeconds: grace } : {}),
+      },
+    },
+  };
+}
+
+/** The IP of the pod's ready sandbox, if it has one. */
+function sandboxIP(state: PodRuntimeState, sandboxId?: string): string | undefined {
+  const sandbox = state.sandboxes.find((s) =>
+    (sandboxId === undefined || s.id === sandboxId) && s.state === "SANDBOX_READY"
+  );
+  return sandbox?.network?.ip;
 }
 
 /** Drives one node's runtime for its pods. */
@@ -129,12 +222,18 @@ export class RuntimeManager {
 
   /**
    * SyncPod: computePodActions, then kill the pod if its sandbox changed (or everything finished), kill
-   * unwanted containers, create the sandbox, start the next init container, start app containers.
+   * unwanted containers (changed definition, failed liveness or startup probe), create the sandbox,
+   * start the next init container, start app containers.
    */
-  async syncPod(pod: Pod, state: PodRuntimeState): Promise<SyncPodResult> {
+  async syncPod(
+    pod: Pod,
+    state: PodRuntimeState,
+    probeFailures?: ProbeFailures,
+  ): Promise<SyncPodResult> {
     const { cri, recorder, log } = this.#opts;
-    const actions = computePodActions(pod, state);
+    const actions = computePodActions(pod, state, probeFailures);
     const plog = log.with({ pod: `${pod.metadata.namespace}/${pod.metadata.name}` });
+    let podIP = sandboxIP(state, actions.sandboxId);
     if (actions.killPod) {
       if (actions.createSandbox && state.sandboxes.length > 0) {
         await recorder.event(
@@ -144,17 +243,13 @@ export class RuntimeManager {
           "Pod sandbox changed, it will be killed and re-created.",
         );
       }
-      await this.killPod(pod, state, pod.spec.terminationGracePeriodSeconds ?? 30);
+      await this.killPod(pod, state);
       if (actions.createSandbox) await this.#purgeInitContainers(pod, state);
     } else {
       for (const k of actions.containersToKill) {
-        await this.#killContainer(
-          pod,
-          k.containerId,
-          k.name,
-          podGracePeriodSeconds(pod),
-          k.message,
-        );
+        const c = state.containers.find((x) => x.id === k.containerId);
+        if (!c) continue;
+        await this.#killContainer(pod, c, { message: k.message, reason: k.reason, podIP });
       }
     }
     if (actions.killPod && !actions.createSandbox) return {};
@@ -173,11 +268,11 @@ export class RuntimeManager {
         );
         throw err;
       }
-      const ip = (await cri.podSandboxStatus({ podSandboxId: sandboxId })).status.network?.ip;
+      podIP = (await cri.podSandboxStatus({ podSandboxId: sandboxId })).status.network?.ip;
       plog.info("Sandbox created", {
         sandbox: sandboxId.slice(0, 13),
         attempt: actions.attempt,
-        ip,
+        ip: podIP,
       });
     }
     if (!sandboxId) return {};
@@ -190,24 +285,28 @@ export class RuntimeManager {
     for (const name of names) {
       const found = findContainer(pod, name);
       if (!found) continue;
-      const retry = await this.#startContainer(
-        pod,
-        found.c,
-        found.fieldPath,
-        sandboxId,
+      const retry = await this.#startContainer(pod, found.c, found.fieldPath, {
+        podSandboxId: sandboxId,
         sandboxConfig,
         state,
-      );
+        podIP,
+      });
       if (retry !== undefined) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, retry);
     }
     return { requeueAfterMs };
   }
 
   /**
-   * Stops the pod's running containers in parallel (sidecars after the others, in reverse order) with
-   * `graceSeconds` (at least 2), then stops its sandboxes. Without `pod` (an orphan) no Events are made.
+   * Stops the pod's running containers in parallel (sidecars after the others, in reverse order), each
+   * with its grace period — `graceOverride` when given (SyncTerminatingPod's) — less the time its
+   * preStop hook took, and at least the minimum; then stops its sandboxes. Without `pod` (an orphan) the
+   * containers' specs are restored from their annotations and no Events are made.
    */
-  async killPod(pod: Pod | undefined, state: PodRuntimeState, graceSeconds: number): Promise<void> {
+  async killPod(
+    pod: Pod | undefined,
+    state: PodRuntimeState,
+    graceOverride?: number,
+  ): Promise<void> {
     const running = state.containers.filter((c) =>
       c.state === "CONTAINER_RUNNING" || c.state === "CONTAINER_UNKNOWN"
     );
@@ -216,10 +315,9 @@ export class RuntimeManager {
     const sidecars = sidecarNames.reverse().flatMap((n) =>
       running.filter((c) => containerName(c) === n)
     );
-    await Promise.all(
-      main.map((c) => this.#killContainer(pod, c.id, containerName(c), graceSeconds)),
-    );
-    for (const c of sidecars) await this.#killContainer(pod, c.id, containerName(c), graceSeconds);
+    const podIP = sandboxIP(state);
+    await Promise.all(main.map((c) => this.#killContainer(pod, c, { graceOverride, podIP })));
+    for (const c of sidecars) await this.#killContainer(pod, c, { graceOverride, podIP });
     for (const s of state.sandboxes) {
       if (s.state === "SANDBOX_READY") await this.#opts.cri.stopPodSandbox({ podSandboxId: s.id });
     }
@@ -240,26 +338,62 @@ export class RuntimeManager {
     for (const id of garbage.sandboxIds) await cri.removePodSandbox({ podSandboxId: id });
   }
 
-  async #killContainer(
-    pod: Pod | undefined,
-    containerId: string,
-    name: string,
-    graceSeconds: number,
-    message?: string,
-  ): Promise<void> {
+  /**
+   * killContainer: the grace period (setTerminationGracePeriod, or the override), the Killing event,
+   * the preStop hook bounded by the grace (its whole seconds come off the grace), then StopContainer
+   * with at least the minimum grace.
+   */
+  async #killContainer(pod: Pod | undefined, c: CriContainer, opts: KillOptions): Promise<void> {
+    const { recorder, clock, handlers, cri, minimumGracePeriodSeconds, log } = this.#opts;
+    const name = containerName(c);
+    const found = pod ? findContainer(pod, name) : undefined;
+    const restored = pod ? undefined : restoredPod(c);
+    const spec = found?.c ?? restored?.container;
+    const hookPod = pod ?? restored!.pod;
+    let grace = terminationGracePeriod(hookPod, spec, opts.reason ?? "Unknown");
     if (pod) {
-      const fieldPath = findContainer(pod, name)?.fieldPath;
-      await this.#opts.recorder.event(
+      await recorder.event(
         pod,
         "Normal",
         "Killing",
-        message ?? `Stopping container ${name}`,
-        fieldPath,
+        opts.message ?? `Stopping container ${name}`,
+        found?.fieldPath,
       );
     }
-    await this.#opts.cri.stopContainer({
-      containerId,
-      timeout: Math.max(graceSeconds, MINIMUM_GRACE_PERIOD_SECONDS),
+    if (opts.graceOverride !== undefined) grace = opts.graceOverride;
+    let preStopMs: number | undefined;
+    const preStop = spec?.lifecycle?.preStop;
+    if (spec && preStop && grace > 0) {
+      const started = clock.now();
+      const cut = new AbortController();
+      const hook = handlers.hook(
+        "preStop",
+        preStop,
+        { pod: hookPod, container: spec, containerId: c.id, podIP: opts.podIP },
+        cut.signal,
+      ).catch((err) => (err as Error).message);
+      const outcome = await Promise.race([
+        hook.then((failure) => ({ failure })),
+        clock.sleep(grace * 1000, cut.signal).then(() => undefined, () => undefined),
+      ]);
+      cut.abort();
+      preStopMs = clock.now() - started;
+      if (outcome === undefined) {
+        log.info("PreStop hook not completed in grace period", { container: name, grace });
+      } else if (outcome.failure !== undefined && pod) {
+        // kubelet: the message stays out of the event so that secrets do not leak.
+        await recorder.event(
+          pod,
+          "Warning",
+          "FailedPreStopHook",
+          "PreStopHook failed",
+          found?.fieldPath,
+        );
+      }
+    }
+    await cri.stopContainer({
+      containerId: c.id,
+      timeout: stopTimeoutSeconds(grace, preStopMs, minimumGracePeriodSeconds),
     });
   }
 
@@ -282,19 +416,25 @@ export class RuntimeManager {
   }
 
   /**
-   * startContainer: back-off check for a crashed container, image, CreateContainer, StartContainer.
-   * Returns when to retry if the container could not start.
+   * startContainer: back-off check for a crashed container, image, CreateContainer, StartContainer,
+   * postStart hook. Returns when to sync again if the container could not start: the back-off's end,
+   * but no later than the pod worker's own retry.
    */
   async #startContainer(
     pod: Pod,
     c: Container,
     fieldPath: string,
-    podSandboxId: string,
-    sandboxConfig: PodSandboxConfig,
-    state: PodRuntimeState,
+    where: {
+      podSandboxId: string;
+      sandboxConfig: PodSandboxConfig;
+      state: PodRuntimeState;
+      podIP?: string;
+    },
   ): Promise<number | undefined> {
-    const { cri, recorder, clock, images, crashBackoff } = this.#opts;
+    const { cri, recorder, clock, images, crashBackoff, handlers } = this.#opts;
+    const { podSandboxId, sandboxConfig, state } = where;
     const uid = pod.metadata.uid!;
+    const retryMs = crashBackoff.initialMs;
     const event = (type: "Normal" | "Warning", reason: string, message: string) =>
       recorder.event(pod, type, reason, message, fieldPath);
 
@@ -310,6 +450,7 @@ export class RuntimeManager {
       const entry = this.#crashBackoff.get(key);
       const remaining = backoffRemaining(entry, finishedAt, clock.now(), crashBackoff);
       if (entry && remaining > 0) {
+        // The same message every time, so that the recorder counts the repeats on one Event.
         await event(
           "Warning",
           "BackOff",
@@ -321,7 +462,7 @@ export class RuntimeManager {
             goDuration(entry.backoffMs)
           } restarting failed container=${c.name} pod=${podDescription(pod)}`,
         });
-        return remaining;
+        return Math.min(remaining, retryMs);
       }
       this.#crashBackoff.set(key, nextBackoff(entry, finishedAt, clock.now(), crashBackoff));
     }
@@ -330,7 +471,7 @@ export class RuntimeManager {
     if (!image.ok) {
       this.#setReason(uid, c.name, { reason: image.reason, message: image.message });
       await event("Warning", "Failed", `Error: ${image.reason}`);
-      return image.retryAfterMs;
+      return Math.min(image.retryAfterMs ?? retryMs, retryMs);
     }
 
     const latest = latestContainer(state, c.name);
@@ -346,7 +487,7 @@ export class RuntimeManager {
       const message = (err as Error).message;
       this.#setReason(uid, c.name, { reason: "CreateContainerError", message });
       await event("Warning", "Failed", `Error: ${message}`);
-      return crashBackoff.initialMs;
+      return retryMs;
     }
     await event("Normal", "Created", `Created container: ${c.name}`);
     try {
@@ -355,9 +496,27 @@ export class RuntimeManager {
       const message = (err as Error).message;
       this.#setReason(uid, c.name, { reason: "RunContainerError", message });
       await event("Warning", "Failed", `Error: failed to start container "${c.name}": ${message}`);
-      return crashBackoff.initialMs;
+      return retryMs;
     }
     await event("Normal", "Started", `Started container ${c.name}`);
+
+    const postStart = c.lifecycle?.postStart;
+    if (postStart) {
+      const target = { pod, container: c, containerId, podIP: where.podIP };
+      const failure = await handlers.hook("postStart", postStart, target);
+      if (failure !== undefined) {
+        // kubelet: the message stays out of the event so that secrets do not leak.
+        await event("Warning", "FailedPostStartHook", "PostStartHook failed");
+        const { status } = await cri.containerStatus({ containerId });
+        await this.#killContainer(pod, status, {
+          message: "FailedPostStartHook",
+          reason: "FailedPostStartHook",
+          podIP: where.podIP,
+        });
+        this.#setReason(uid, c.name, { reason: "PostStartHookError", message: failure });
+        return retryMs;
+      }
+    }
     this.#setReason(uid, c.name, undefined);
     return undefined;
   }

@@ -43,6 +43,11 @@ export class StatusManager {
     return this.#enqueueWrite(uid, pod);
   }
 
+  /** The status last set for the pod (GetPodStatus): what probe workers and deadlines read. */
+  podStatus(uid: string): PodStatus | undefined {
+    return this.#statuses.get(uid);
+  }
+
   /** Drops what is known of a pod that is gone. */
   forget(uid: string): void {
     this.#statuses.delete(uid);

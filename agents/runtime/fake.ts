@@ -9,18 +9,10 @@ import { parseBytes, parseCpuMillis } from "../../shared/api/quantity.ts";
 import type { Clock, Timer } from "../../shared/clock.ts";
 import type { Logger } from "../../shared/log.ts";
 import type {
-  Container,
-  ContainerConfig,
   ContainerEventType,
-  ContainerState,
   ContainerStats,
-  ContainerStatus,
   CriParsedRequest as Req,
   CriReply as Reply,
-  Image,
-  PodSandbox,
-  PodSandboxConfig,
-  PodSandboxState,
   PodSandboxStatus,
 } from "../../shared/cri/api.ts";
 import type { ContainerEventListener, RuntimeBackend } from "./backend.ts";
@@ -29,13 +21,32 @@ import {
   FAKE_STOP_AFTER,
   FAKE_USAGE,
   forContainer,
-  imageMissing,
   parseTimedExits,
   parseUsage,
   type TimedExit,
 } from "./fake_script.ts";
-import { fakeImageId, normalizeImage } from "./image.ts";
+import { fakeExecSync } from "./fake_exec.ts";
+import { ImageStore } from "./image_store.ts";
 import { type Cidr, nextFreeIp, parseCidr } from "./ipam.ts";
+import {
+  ContainerEvents,
+  containerNotFound,
+  type ContainerRecord as BaseContainerRecord,
+  containerStatusView,
+  containerView,
+  exitReason,
+  filterContainers,
+  filterSandboxes,
+  newId,
+  reserveContainerName,
+  reserveSandboxName,
+  sandboxName,
+  sandboxNotFound,
+  type SandboxRecord,
+  sandboxView,
+  selectLogLines,
+  shortId,
+} from "./records.ts";
 
 /** The fake runtime's version. */
 export const FAKE_RUNTIME_VERSION = "0.1.0";
@@ -55,35 +66,17 @@ export interface FakeRuntimeOptions {
   preloadedImages?: string[];
 }
 
-interface SandboxRecord {
-  id: string;
-  config: PodSandboxConfig;
-  state: PodSandboxState;
-  createdAt: string;
-  ip?: string;
-}
-
 interface LogLine {
   time: string;
   line: string;
 }
 
-interface ContainerRecord {
-  id: string;
-  podSandboxId: string;
-  config: ContainerConfig;
-  sandboxConfig: PodSandboxConfig;
-  imageRef: string;
-  image: string;
-  state: ContainerState;
-  createdAt: string;
-  startedAt?: string;
-  finishedAt?: string;
-  exitCode?: number;
-  reason?: string;
+interface ContainerRecord extends BaseContainerRecord {
   logs: LogLine[];
   exitTimer?: Timer;
   stopping?: Promise<void>;
+  /** Aborted when the container exits: its execs end with it. */
+  execs?: AbortController;
 }
 
 /** A runtime backend with no processes, for labs and tests. */
@@ -91,27 +84,23 @@ export class FakeRuntime implements RuntimeBackend {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #cidr: Cidr;
-  readonly #pullMs: number;
-  readonly #preloaded: string[];
+  readonly #images: ImageStore;
+  readonly #events: ContainerEvents;
   readonly #sandboxes = new Map<string, SandboxRecord>();
   readonly #containers = new Map<string, ContainerRecord>();
-  readonly #images = new Map<string, Image>();
-  readonly #listeners = new Set<ContainerEventListener>();
   #lastIp?: string;
-  #preloadDone?: Promise<void>;
 
   constructor(options: FakeRuntimeOptions) {
     this.#clock = options.clock;
     this.#log = options.log;
     this.#cidr = parseCidr(options.podCIDR);
-    this.#pullMs = options.pullMs ?? 0;
-    this.#preloaded = options.preloadedImages ?? [];
+    this.#images = new ImageStore(options);
+    this.#events = new ContainerEvents(options.log);
   }
 
   /** Registers a listener of container events. */
   watchEvents(listener: ContainerEventListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#events.watch(listener);
   }
 
   /** Cancels every exit timer. */
@@ -151,13 +140,7 @@ export class FakeRuntime implements RuntimeBackend {
     return Promise.try(() => {
       const md = req.config.metadata;
       const name = sandboxName(req.config);
-      const taken = [...this.#sandboxes.values()].find((s) => sandboxName(s.config) === name);
-      if (taken) {
-        throw apiError(
-          "AlreadyExists",
-          `failed to reserve sandbox name "${name}": name is reserved for "${taken.id}"`,
-        );
-      }
+      reserveSandboxName(this.#sandboxes.values(), req.config);
       const inUse = new Set([...this.#sandboxes.values()].flatMap((s) => s.ip ? [s.ip] : []));
       const ip = nextFreeIp(this.#cidr, inUse, this.#lastIp);
       if (!ip) {
@@ -176,7 +159,7 @@ export class FakeRuntime implements RuntimeBackend {
         ip,
       });
       this.#log.debug("Sandbox started", {
-        sandbox: short(id),
+        sandbox: shortId(id),
         pod: `${md.namespace}/${md.name}`,
         ip,
       });
@@ -220,14 +203,7 @@ export class FakeRuntime implements RuntimeBackend {
   /** Sandboxes matching the filter (an id prefix matches, as in crictl). */
   listPodSandbox(req: Req<"ListPodSandbox">): Promise<Reply<"ListPodSandbox">> {
     return Promise.try(() => {
-      const f = req.filter ?? {};
-      const items = [...this.#sandboxes.values()]
-        .filter((s) =>
-          (!f.id || s.id.startsWith(f.id)) && (!f.state || s.state === f.state) &&
-          labelsMatch(f.labelSelector, s.config.labels)
-        )
-        .map(sandboxView);
-      return { items };
+      return { items: filterSandboxes(this.#sandboxes.values(), req.filter).map(sandboxView) };
     });
   }
 
@@ -243,26 +219,8 @@ export class FakeRuntime implements RuntimeBackend {
           `sandbox "${sb.id}" is not ready: cannot create a container in it`,
         );
       }
-      const ref = normalizeImage(req.config.image.image);
-      const image = this.#images.get(ref.full);
-      if (!image) {
-        throw apiError(
-          "NotFound",
-          `failed to resolve image "${ref.full}": not found (pull it first)`,
-        );
-      }
-      const md = req.config.metadata;
-      const pod = req.sandboxConfig.metadata;
-      const name = `${md.name}_${pod.name}_${pod.namespace}_${pod.uid}_${md.attempt}`;
-      const taken = this.#containersOf(sb.id).find((c) =>
-        c.config.metadata.name === md.name && c.config.metadata.attempt === md.attempt
-      );
-      if (taken) {
-        throw apiError(
-          "AlreadyExists",
-          `failed to reserve container name "${name}": name is reserved for "${taken.id}"`,
-        );
-      }
+      const { ref, image } = this.#images.resolve(req.config.image.image);
+      reserveContainerName(this.#containersOf(sb.id), req.config, req.sandboxConfig);
       const c: ContainerRecord = {
         id: newId(),
         podSandboxId: sb.id,
@@ -347,14 +305,7 @@ export class FakeRuntime implements RuntimeBackend {
   /** Containers matching the filter (an id prefix matches, as in crictl). */
   listContainers(req: Req<"ListContainers">): Promise<Reply<"ListContainers">> {
     return Promise.try(() => {
-      const f = req.filter ?? {};
-      const containers = [...this.#containers.values()]
-        .filter((c) =>
-          (!f.id || c.id.startsWith(f.id)) && (!f.state || c.state === f.state) &&
-          (!f.podSandboxId || c.podSandboxId === f.podSandboxId) &&
-          labelsMatch(f.labelSelector, c.config.labels)
-        )
-        .map(containerView);
+      const containers = filterContainers(this.#containers.values(), req.filter).map(containerView);
       return { containers };
     });
   }
@@ -362,30 +313,34 @@ export class FakeRuntime implements RuntimeBackend {
   /** A container's state, exit code, reason and times. */
   containerStatus(req: Req<"ContainerStatus">): Promise<Reply<"ContainerStatus">> {
     return Promise.try(() => {
-      const c = this.#container(req.containerId);
-      const status: ContainerStatus = {
-        ...containerView(c),
-        ...(c.startedAt ? { startedAt: c.startedAt } : {}),
-        ...(c.finishedAt ? { finishedAt: c.finishedAt } : {}),
-        ...(c.exitCode !== undefined ? { exitCode: c.exitCode } : {}),
-        ...(c.reason ? { reason: c.reason } : {}),
-      };
-      return { status };
+      return { status: containerStatusView(this.#container(req.containerId)) };
     });
   }
 
   /**
-   * Runs a pretend command in a running container: `true`, `false`, `exit N`, `sh -c "exit N"` and
-   * `echo …` behave as in a shell; anything else succeeds with no output.
+   * Runs a pretend command in a running container (fake_exec.ts): `true`, `false`, `exit N`,
+   * `sh -c "exit N"`, `echo …` and `sleep N` behave as in a shell, anything else succeeds with no
+   * output; `kubelab-handler …` answers the kubelet's probes and hooks from the pod's probe script.
    */
-  execSync(req: Req<"ExecSync">): Promise<Reply<"ExecSync">> {
-    return Promise.try(() => {
-      const c = this.#container(req.containerId);
-      if (c.state !== "CONTAINER_RUNNING") {
-        throw apiError("BadRequest", `container "${c.id}" is not running: cannot exec in it`);
-      }
-      return fakeExec(req.cmd);
-    });
+  async execSync(req: Req<"ExecSync">): Promise<Reply<"ExecSync">> {
+    const c = this.#container(req.containerId);
+    if (c.state !== "CONTAINER_RUNNING") {
+      throw apiError("BadRequest", `container "${c.id}" is not running: cannot exec in it`);
+    }
+    return await fakeExecSync(
+      {
+        name: c.config.metadata.name,
+        startedAt: c.startedAt,
+        annotations: c.sandboxConfig.annotations,
+      },
+      req.cmd,
+      {
+        clock: this.#clock,
+        timeoutSeconds: req.timeout,
+        signal: (c.execs ??= new AbortController()).signal,
+        onScriptError: (error) => this.#log.warn("Ignored fake runtime annotation", { error }),
+      },
+    );
   }
 
   /** One container's usage. */
@@ -398,14 +353,9 @@ export class FakeRuntime implements RuntimeBackend {
   /** Usage of the containers matching the filter. */
   listContainerStats(req: Req<"ListContainerStats">): Promise<Reply<"ListContainerStats">> {
     return Promise.try(() => {
-      const f = req.filter ?? {};
-      const stats = [...this.#containers.values()]
-        .filter((c) =>
-          (!f.id || c.id.startsWith(f.id)) &&
-          (!f.podSandboxId || c.podSandboxId === f.podSandboxId) &&
-          labelsMatch(f.labelSelector, c.config.labels)
-        )
-        .map((c) => this.#stats(c));
+      const stats = filterContainers(this.#containers.values(), req.filter).map((c) =>
+        this.#stats(c)
+      );
       return { stats };
     });
   }
@@ -414,76 +364,37 @@ export class FakeRuntime implements RuntimeBackend {
   containerLogs(req: Req<"ContainerLogs">): Promise<Reply<"ContainerLogs">> {
     return Promise.try(() => {
       const c = this.#container(req.containerId);
-      const logs = req.tailLines === undefined
-        ? c.logs
-        : req.tailLines === 0
-        ? []
-        : c.logs.slice(-req.tailLines);
-      const lines = logs.map((l) => req.timestamps ? `${l.time} ${l.line}` : l.line);
-      return { lines };
+      const { lines, nextLine } = selectLogLines(c.logs, req, (l) => l.line);
+      return {
+        lines: lines.map((l) => req.timestamps ? `${l.time} ${l.line}` : l.line),
+        nextLine,
+      };
     });
   }
 
   // --- images ------------------------------------------------------------------------------------
 
   /** "Pulls" an image after the configured pull time; a scripted missing image fails "not found". */
-  async pullImage(req: Req<"PullImage">): Promise<Reply<"PullImage">> {
-    const ref = parseImage(req.image.image);
-    if (imageMissing(req.image.image, req.sandboxConfig?.annotations)) {
-      if (this.#pullMs > 0) await this.#clock.sleep(this.#pullMs);
-      throw apiError(
-        "NotFound",
-        `failed to pull and unpack image "${ref.full}": failed to resolve reference ` +
-          `"${ref.full}": ${ref.full}: not found`,
-      );
-    }
-    if (this.#pullMs > 0) await this.#clock.sleep(this.#pullMs);
-    return { imageRef: (await this.#store(ref.full)).id };
+  pullImage(req: Req<"PullImage">): Promise<Reply<"PullImage">> {
+    return this.#images.pullImage(req);
   }
 
   /** The image, or no `image` when the runtime does not have it. */
-  async imageStatus(req: Req<"ImageStatus">): Promise<Reply<"ImageStatus">> {
-    await this.#preload();
-    const image = this.#images.get(parseImage(req.image.image).full);
-    return image ? { image } : {};
+  imageStatus(req: Req<"ImageStatus">): Promise<Reply<"ImageStatus">> {
+    return this.#images.imageStatus(req);
   }
 
   /** The images the runtime has. */
-  async listImages(req: Req<"ListImages">): Promise<Reply<"ListImages">> {
-    await this.#preload();
-    const want = req.filter?.image ? parseImage(req.filter.image.image).full : undefined;
-    return {
-      images: [...this.#images.entries()].filter(([k]) => !want || k === want).map(([, i]) => i),
-    };
+  listImages(req: Req<"ListImages">): Promise<Reply<"ListImages">> {
+    return this.#images.listImages(req);
   }
 
   /** Forgets an image; a missing image is not an error. */
   removeImage(req: Req<"RemoveImage">): Promise<Reply<"RemoveImage">> {
-    return Promise.try(() => {
-      this.#images.delete(parseImage(req.image.image).full);
-      return {};
-    });
+    return this.#images.removeImage(req);
   }
 
   // --- internals ---------------------------------------------------------------------------------
-
-  #preload(): Promise<void> {
-    this.#preloadDone ??= Promise.all(
-      this.#preloaded.map((i) => this.#store(normalizeImage(i).full)),
-    )
-      .then(() => {});
-    return this.#preloadDone;
-  }
-
-  async #store(full: string): Promise<Image> {
-    const existing = this.#images.get(full);
-    if (existing) return existing;
-    const id = await fakeImageId(full);
-    const repo = full.replace(/[:@][^:/@]*$/, "");
-    const image: Image = { id, repoTags: [full], repoDigests: [`${repo}@${id}`], size: 0 };
-    this.#images.set(full, image);
-    return image;
-  }
 
   #now(): string {
     return new Date(this.#clock.now()).toISOString();
@@ -491,17 +402,13 @@ export class FakeRuntime implements RuntimeBackend {
 
   #sandbox(id: string): SandboxRecord {
     const sb = this.#sandboxes.get(id);
-    if (!sb) {
-      throw apiError("NotFound", `an error occurred when try to find sandbox "${id}": not found`);
-    }
+    if (!sb) throw sandboxNotFound(id);
     return sb;
   }
 
   #container(id: string): ContainerRecord {
     const c = this.#containers.get(id);
-    if (!c) {
-      throw apiError("NotFound", `an error occurred when try to find container "${id}": not found`);
-    }
+    if (!c) throw containerNotFound(id);
     return c;
   }
 
@@ -520,10 +427,11 @@ export class FakeRuntime implements RuntimeBackend {
     if (c.state !== "CONTAINER_RUNNING") return;
     c.exitTimer?.cancel();
     c.exitTimer = undefined;
+    c.execs?.abort();
     c.state = "CONTAINER_EXITED";
     c.finishedAt = this.#now();
     c.exitCode = code;
-    c.reason = code === 0 ? "Completed" : "Error";
+    c.reason = exitReason(code);
     this.#emit(c, "CONTAINER_STOPPED_EVENT");
   }
 
@@ -565,29 +473,7 @@ export class FakeRuntime implements RuntimeBackend {
   }
 
   #emit(c: ContainerRecord, type: ContainerEventType): void {
-    const ev = {
-      containerId: c.id,
-      podSandboxId: c.podSandboxId,
-      type,
-      createdAt: this.#now(),
-      podSandboxMetadata: c.sandboxConfig.metadata,
-      containerMetadata: c.config.metadata,
-    };
-    for (const l of this.#listeners) {
-      try {
-        l(ev);
-      } catch (err) {
-        this.#log.error("Container event listener failed", { error: err });
-      }
-    }
-  }
-}
-
-function parseImage(image: string) {
-  try {
-    return normalizeImage(image);
-  } catch (err) {
-    throw apiError("BadRequest", (err as Error).message);
+    this.#events.emit(c, type, this.#now());
   }
 }
 
@@ -596,75 +482,5 @@ function safeQuantity(parse: () => number, fallback: number): number {
     return parse();
   } catch {
     return fallback;
-  }
-}
-
-function sandboxName(config: PodSandboxConfig): string {
-  const md = config.metadata;
-  return `${md.name}_${md.namespace}_${md.uid}_${md.attempt}`;
-}
-
-function sandboxView(s: SandboxRecord): PodSandbox {
-  return {
-    id: s.id,
-    metadata: s.config.metadata,
-    state: s.state,
-    createdAt: s.createdAt,
-    ...(s.config.labels ? { labels: s.config.labels } : {}),
-    ...(s.config.annotations ? { annotations: s.config.annotations } : {}),
-  };
-}
-
-function containerView(c: ContainerRecord): Container {
-  return {
-    id: c.id,
-    podSandboxId: c.podSandboxId,
-    metadata: c.config.metadata,
-    image: { image: c.image },
-    imageRef: c.imageRef,
-    state: c.state,
-    createdAt: c.createdAt,
-    ...(c.config.labels ? { labels: c.config.labels } : {}),
-    ...(c.config.annotations ? { annotations: c.config.annotations } : {}),
-  };
-}
-
-function labelsMatch(
-  selector: Record<string, string> | undefined,
-  labels: Record<string, string> = {},
-) {
-  return Object.entries(selector ?? {}).every(([k, v]) => labels[k] === v);
-}
-
-/** A 64-hex-digit id, as containerd's. */
-function newId(): string {
-  return [...crypto.getRandomValues(new Uint8Array(32))]
-    .map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function short(id: string): string {
-  return id.slice(0, 13);
-}
-
-/** The fake shell: enough for exec probes and `kubectl exec` demos. */
-export function fakeExec(cmd: string[]): { stdout: string; stderr: string; exitCode: number } {
-  const [bin, ...args] = cmd;
-  const name = bin.split("/").pop();
-  if ((name === "sh" || name === "bash") && args[0] === "-c" && args[1] !== undefined) {
-    return fakeExec(args[1].trim().split(/\s+/));
-  }
-  switch (name) {
-    case "true":
-      return { stdout: "", stderr: "", exitCode: 0 };
-    case "false":
-      return { stdout: "", stderr: "", exitCode: 1 };
-    case "exit": {
-      const code = Number(args[0] ?? 0);
-      return { stdout: "", stderr: "", exitCode: Number.isInteger(code) ? code : 2 };
-    }
-    case "echo":
-      return { stdout: args.join(" ") + "\n", stderr: "", exitCode: 0 };
-    default:
-      return { stdout: "", stderr: "", exitCode: 0 };
   }
 }

@@ -2,10 +2,14 @@ import assert from "node:assert/strict";
 import {
   FAKE_EXIT_AFTER,
   FAKE_IMAGE_MISSING,
+  FAKE_PROBE_FAIL,
+  FAKE_PROBE_FLAP,
   forContainer,
   imageMissing,
+  parseProbeScript,
   parseTimedExits,
   parseUsage,
+  probeFails,
 } from "./fake_script.ts";
 
 Deno.test("fake-exit-after parses per-container seconds and exit codes", () => {
@@ -38,4 +42,42 @@ Deno.test("fake-usage parses cpu and memory per container", () => {
   const s = parseUsage("app=250m:64Mi,side=10m");
   assert.deepEqual(forContainer(s, "app"), { cpu: "250m", memory: "64Mi" });
   assert.deepEqual(forContainer(s, "side"), { cpu: "10m", memory: undefined });
+});
+
+Deno.test("fake-probe-fail and fake-probe-flap script when a probe fails after its container started", () => {
+  const script = parseProbeScript({
+    [FAKE_PROBE_FAIL]: "app=liveness@10, app=startup@0-30s, side=*",
+    [FAKE_PROBE_FLAP]: "app=readiness@20/10",
+  });
+  assert.deepEqual(script.errors, []);
+  const cases: [string, string, number, boolean][] = [
+    ["app", "liveness", 9_999, false],
+    ["app", "liveness", 10_000, true],
+    ["app", "liveness", 3_600_000, true],
+    ["app", "startup", 0, true],
+    ["app", "startup", 29_999, true],
+    ["app", "startup", 30_000, false],
+    ["app", "readiness", 19_999, false],
+    ["app", "readiness", 20_000, true],
+    ["app", "readiness", 30_000, false],
+    ["app", "readiness", 55_000, true],
+    ["side", "readiness", 0, true],
+    ["other", "liveness", 60_000, false],
+  ];
+  for (const [container, probe, since, fails] of cases) {
+    assert.equal(
+      probeFails(script, container, probe, since),
+      fails,
+      `${container} ${probe} @${since}`,
+    );
+  }
+});
+
+Deno.test("bad probe script entries are reported and skipped", () => {
+  const script = parseProbeScript({
+    [FAKE_PROBE_FAIL]: "app=health@3,=liveness,app=liveness@x",
+    [FAKE_PROBE_FLAP]: "app=readiness@5",
+  });
+  assert.equal(script.errors.length, 4);
+  assert.deepEqual(script.entries, []);
 });

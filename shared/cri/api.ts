@@ -10,13 +10,17 @@
  *   `{ state: { state } }` value message;
  * - ExecSync output is text, not bytes;
  * - `ContainerLogs` is kubelab's own: containerd writes log files the kubelet reads, here the runtime
- *   answers with the lines.
+ *   answers with the lines (at most {@linkcode MAX_LOG_REPLY_BYTES} per reply, so a reply always fits
+ *   a NATS message; a follower polls again from `nextLine`).
  * @module
  */
 import { z } from "zod";
 import type { CriMethod } from "../bus/subjects.ts";
 
 const StringMap = z.record(z.string(), z.string());
+
+/** The most log text one ContainerLogs reply carries (NATS' default max_payload is 1 MiB). */
+export const MAX_LOG_REPLY_BYTES = 512 * 1024;
 
 /** An RFC 3339 timestamp with milliseconds. */
 export const Timestamp = z.string();
@@ -92,6 +96,19 @@ export type ContainerMetadata = z.infer<typeof ContainerMetadata>;
 export const KeyValue = z.object({ key: z.string(), value: z.string() });
 export type KeyValue = z.infer<typeof KeyValue>;
 
+/**
+ * LinuxContainerResources: the limits the kubelet derives from `resources` (cpu in CFS period/quota and
+ * shares, memory in bytes). The process runtime kills a container above its memory limit (OOMKilled).
+ */
+export const LinuxContainerResources = z.object({
+  cpuPeriod: z.number().int().min(0).optional(),
+  cpuQuota: z.number().int().optional(),
+  cpuShares: z.number().int().min(0).optional(),
+  /** 0 or absent: no limit. */
+  memoryLimitInBytes: z.number().int().min(0).optional(),
+});
+export type LinuxContainerResources = z.infer<typeof LinuxContainerResources>;
+
 /** ContainerConfig: what the kubelet asks for when it creates a container. */
 export const ContainerConfig = z.object({
   metadata: ContainerMetadata,
@@ -103,6 +120,8 @@ export const ContainerConfig = z.object({
   labels: StringMap.optional(),
   annotations: StringMap.optional(),
   logPath: z.string().optional(),
+  /** LinuxContainerConfig. */
+  linux: z.object({ resources: LinuxContainerResources.optional() }).optional(),
 });
 export type ContainerConfig = z.infer<typeof ContainerConfig>;
 
@@ -311,8 +330,17 @@ export const CRI = {
       tailLines: z.number().int().min(0).optional(),
       /** Prefix each line with its RFC 3339 time, as `kubectl logs --timestamps`. */
       timestamps: z.boolean().optional(),
+      /**
+       * Skip the first N lines: the `nextLine` of an earlier reply, so that a follower (`logs -f`) polls
+       * only what is new. `tailLines` then applies to what is left.
+       */
+      sinceLine: z.number().int().min(0).optional(),
     }),
-    reply: z.object({ lines: z.array(z.string()) }),
+    reply: z.object({
+      lines: z.array(z.string()),
+      /** How many lines the log had when read: the `sinceLine` of the next poll. */
+      nextLine: z.number().int().min(0).optional(),
+    }),
   },
 } as const satisfies Record<CriMethod, { request: z.ZodType; reply: z.ZodType }>;
 
