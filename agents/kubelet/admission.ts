@@ -6,11 +6,10 @@
  * rejected: Node didn't have enough resource: cpu, requested: 8000, used: 500, capacity: 4000". Pure.
  * @module
  */
-import type { Pod, ResourceList } from "../../shared/api/core.ts";
-import { parseQuantity } from "../../shared/api/quantity.ts";
+import type { Pod } from "../../shared/api/core.ts";
+import { addResources as add, podRequests, type Resources } from "../../shared/api/resources.ts";
 
-/** Amounts by resource name: cpu in millicores, everything else in units (bytes for memory). */
-export type Resources = Record<string, number>;
+export type { Resources };
 
 /** The outcome of {@linkcode admitPod}. */
 export type AdmitResult =
@@ -19,47 +18,6 @@ export type AdmitResult =
 
 /** The prefix of a rejected pod's status message (rejectPod). */
 export const REJECTED_PREFIX = "Pod was rejected: ";
-
-function parse(list: ResourceList | undefined): Resources {
-  const out: Resources = {};
-  for (const [name, q] of Object.entries(list ?? {})) out[name] = parseQuantity(name, q);
-  return out;
-}
-
-function add(into: Resources, from: Resources): Resources {
-  for (const [name, n] of Object.entries(from)) into[name] = (into[name] ?? 0) + n;
-  return into;
-}
-
-function raise(into: Resources, from: Resources): void {
-  for (const [name, n] of Object.entries(from)) into[name] = Math.max(into[name] ?? 0, n);
-}
-
-/**
- * What a pod asks of its node (resourcehelper.PodRequests, as the scheduler computes it): the app
- * containers' and sidecars' requests summed, raised to the largest init container's request (plus the
- * sidecars started before it), plus `spec.overhead`.
- */
-export function podRequests(pod: Pod): Resources {
-  const reqs: Resources = {};
-  for (const c of pod.spec.containers) add(reqs, parse(c.resources?.requests));
-  const sidecars: Resources = {};
-  const initMax: Resources = {};
-  for (const c of pod.spec.initContainers ?? []) {
-    const own = parse(c.resources?.requests);
-    if (c.restartPolicy === "Always") {
-      add(reqs, own);
-      add(sidecars, own);
-      raise(initMax, sidecars);
-    } else {
-      raise(initMax, add({ ...own }, sidecars));
-    }
-  }
-  raise(reqs, initMax);
-  const overhead = (pod.spec as { overhead?: ResourceList }).overhead;
-  if (overhead && typeof overhead === "object") add(reqs, parse(overhead));
-  return reqs;
-}
 
 /** The order the fit check visits resources in: cpu, memory, ephemeral-storage, then by name. */
 function resourceOrder(a: string, b: string): number {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Container, Pod } from "../../shared/api/core.ts";
-import { admitPod, type AdmitResult, podRequests } from "./admission.ts";
+import { podRequests } from "../../shared/api/resources.ts";
+import { admitPod, type AdmitResult } from "./admission.ts";
 
 const Mi = 1024 * 1024;
 const allocatable = { cpu: 4000, memory: 8092 * Mi, pods: 3 };

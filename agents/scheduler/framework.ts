@@ -5,11 +5,15 @@
  * Kubernetes' words why none fits. No I/O and no clock: the scheduler shell feeds it.
  * @module
  */
-import type { Node, Pod, ResourceList, Taint, Toleration } from "../../shared/api/core.ts";
-import { parseQuantity } from "../../shared/api/quantity.ts";
+import type { Node, Pod, Taint, Toleration } from "../../shared/api/core.ts";
+import {
+  addResources as add,
+  parseResources,
+  podRequests,
+  type Resources,
+} from "../../shared/api/resources.ts";
 
-/** Amounts by resource name: cpu in millicores, memory and storage in bytes, anything else in units. */
-export type Resources = Record<string, number>;
+export type { Resources };
 
 /** The scheduler name a pod gets when it names none (API defaulting). */
 export const DEFAULT_SCHEDULER_NAME = "default-scheduler";
@@ -52,66 +56,6 @@ export function reasonInsufficient(resource: string): string {
 
 // ---------------------------------------------------------------------------------------------------
 // Requests
-
-/** Options for {@linkcode podRequests}. */
-export interface PodRequestsOptions {
-  /**
-   * Amounts to count for a container that does not request a resource at all, as resourcehelper's
-   * NonMissingContainerRequests: scoring uses 100m cpu and 200Mi memory. @default {}
-   */
-  nonMissingContainerRequests?: Resources;
-}
-
-/**
- * What a pod asks of a node, as resourcehelper.PodRequests computes it: the sum of the app containers'
- * requests, raised to the largest init container's request where that is higher (an init container runs
- * alone, next to the sidecars started before it; sidecars — init containers with `restartPolicy: Always` —
- * keep running and add to the sum), plus `spec.overhead`.
- */
-export function podRequests(pod: Pod, options: PodRequestsOptions = {}): Resources {
-  const nonMissing = options.nonMissingContainerRequests ?? {};
-  const containerRequests = (requests: ResourceList | undefined) => {
-    const parsed = parseResources(requests);
-    for (const [name, amount] of Object.entries(nonMissing)) {
-      if (!(name in parsed)) parsed[name] = amount;
-    }
-    return parsed;
-  };
-  const reqs: Resources = {};
-  for (const c of pod.spec.containers) add(reqs, containerRequests(c.resources?.requests));
-  const sidecars: Resources = {};
-  const initMax: Resources = {};
-  for (const c of pod.spec.initContainers ?? []) {
-    const own = containerRequests(c.resources?.requests);
-    if (c.restartPolicy === "Always") {
-      add(reqs, own);
-      add(sidecars, own);
-      raise(initMax, sidecars);
-    } else {
-      raise(initMax, add({ ...own }, sidecars));
-    }
-  }
-  raise(reqs, initMax);
-  const overhead = pod.spec.overhead;
-  if (overhead && typeof overhead === "object") add(reqs, parseResources(overhead as ResourceList));
-  return reqs;
-}
-
-/** Parses a ResourceList into amounts (see {@linkcode Resources} for the units). */
-export function parseResources(list: ResourceList | undefined): Resources {
-  const out: Resources = {};
-  for (const [name, q] of Object.entries(list ?? {})) out[name] = parseQuantity(name, q);
-  return out;
-}
-
-function add(into: Resources, from: Resources): Resources {
-  for (const [name, amount] of Object.entries(from)) into[name] = (into[name] ?? 0) + amount;
-  return into;
-}
-
-function raise(into: Resources, from: Resources): void {
-  for (const [name, amount] of Object.entries(from)) into[name] = Math.max(into[name] ?? 0, amount);
-}
 
 /** A pod's requests as the filters and the scorers count them; computed once per pod. */
 export interface PodResources {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { podRequests } from "../../shared/api/resources.ts";
 import type { Container, Node, Pod, Taint, Toleration } from "../../shared/api/core.ts";
 import {
   type Filter,
@@ -12,7 +13,6 @@ import {
   nodeUnschedulable,
   normalizeScores,
   podInfo,
-  podRequests,
   podResources,
   schedule,
   scoreNodes,
