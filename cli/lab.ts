@@ -1,11 +1,15 @@
 /**
- * `deno task lab`: the embedded lab. Starts nats-server (from PATH), the state service, the scheduler and
- * N worker nodes (runtime, kubelet and kube-proxy each) as separate Deno processes, waits until the nodes
- * are Ready, prints how to use the lab, and stops everything cleanly on Ctrl-C or SIGTERM.
+ * `deno task lab`: the embedded lab. Starts nats-server (from PATH), the state service, the scheduler,
+ * the controllers and N worker nodes (runtime, kubelet and kube-proxy each) as separate Deno processes,
+ * waits until the nodes are Ready, prints how to use the lab, and stops everything cleanly on Ctrl-C or
+ * SIGTERM. While it runs it answers `kl.lab.kill-node` and `kl.lab.restore-node` (`kubelab lab …`):
+ * a node's three processes are killed, or started again.
  * @module
  */
 import { parseArgs } from "node:util";
 import { Bus } from "../shared/bus/bus.ts";
+import { apiError } from "../shared/api/errors.ts";
+import { subjects } from "../shared/bus/subjects.ts";
 import { ApiClient } from "../shared/client/client.ts";
 import type { Node } from "../shared/api/core.ts";
 import { Logger } from "../shared/log.ts";
@@ -16,11 +20,12 @@ import {
   startNatsServer,
 } from "../shared/nats_server.ts";
 import { timingProfile } from "../shared/timing.ts";
+import { type LabNodeReply, LabNodeRequest } from "./commands/lab.ts";
 
 const USAGE = `Usage: deno task lab [options]
 
-Starts a local kubelab: nats-server, the state service, the scheduler and N worker nodes
-(runtime, kubelet, kube-proxy per node), each a separate process.
+Starts a local kubelab: nats-server, the state service, the scheduler, the controllers and N
+worker nodes (runtime, kubelet, kube-proxy per node), each a separate process.
 
 Options:
   --nodes N         worker nodes (default 3)
@@ -40,7 +45,17 @@ interface Child {
   name: string;
   proc: Deno.ChildProcess;
   stopping: boolean;
+  exited: boolean;
 }
+
+/** A node's agents: how to start them, and their processes. */
+interface NodeAgents {
+  env: Record<string, string>;
+  children: Child[];
+}
+
+/** The agents of each node, in start order. */
+const NODE_AGENTS = ["runtime", "kubelet", "kube-proxy"] as const;
 
 /** Runs the lab; resolves with the process exit code. */
 async function main(args: string[]): Promise<number> {
@@ -123,7 +138,7 @@ async function main(args: string[]): Promise<number> {
     KUBELAB_PROFILE: flags.profile,
     KUBELAB_LOG_LEVEL: Deno.env.get("KUBELAB_LOG_LEVEL") ?? "info",
   };
-  const spawn = async (name: string, main: string, env: Record<string, string>) => {
+  const spawn = async (name: string, main: string, env: Record<string, string>): Promise<Child> => {
     const logFile = await Deno.open(`${dir}/logs/${name}.log`, {
       create: true,
       append: true,
@@ -143,9 +158,10 @@ async function main(args: string[]): Promise<number> {
     Promise.all([pump(proc.stdout), pump(proc.stderr)]).finally(() =>
       writer.close().catch(() => {})
     );
-    const child: Child = { name, proc, stopping: false };
+    const child: Child = { name, proc, stopping: false, exited: false };
     children.push(child);
     proc.status.then((s) => {
+      child.exited = true;
       if (!child.stopping) {
         log.error("Agent exited unexpectedly", {
           agent: name,
@@ -154,6 +170,7 @@ async function main(args: string[]): Promise<number> {
         });
       }
     });
+    return child;
   };
 
   const nodeNames = Array.from({ length: nodes }, (_, i) => `node-${i + 1}`);
@@ -180,19 +197,60 @@ async function main(args: string[]): Promise<number> {
 
   await spawn("state", "agents/state/main.ts", { KUBELAB_HTTP_ADDR: httpAddr });
   await spawn("scheduler", "agents/scheduler/main.ts", {});
+  await spawn("controllers", "agents/controllers/main.ts", {});
+  const controlPlane = children.length;
+  const nodeAgents = new Map<string, NodeAgents>();
+  const spawnAgent = (node: string, agent: string, env: Record<string, string>) =>
+    spawn(`${node}-${agent}`, `agents/${agent}/main.ts`, env);
   for (const [i, node] of nodeNames.entries()) {
-    const env = {
-      KUBELAB_NODE_NAME: node,
-      KUBELAB_NODE_ADDRESS: nodeAddress(i + 1),
-      KUBELAB_POD_CIDR: `10.244.${i + 1}.0/24`,
-      KUBELAB_RUNTIME: flags.runtime,
+    const agents: NodeAgents = {
+      env: {
+        KUBELAB_NODE_NAME: node,
+        KUBELAB_NODE_ADDRESS: nodeAddress(i + 1),
+        KUBELAB_POD_CIDR: `10.244.${i + 1}.0/24`,
+        KUBELAB_RUNTIME: flags.runtime,
+      },
+      children: [],
     };
-    await spawn(`${node}-runtime`, "agents/runtime/main.ts", env);
-    await spawn(`${node}-kubelet`, "agents/kubelet/main.ts", env);
-    await spawn(`${node}-kube-proxy`, "agents/kube-proxy/main.ts", env);
+    nodeAgents.set(node, agents);
+    for (const agent of NODE_AGENTS) {
+      agents.children.push(await spawnAgent(node, agent, agents.env));
+    }
   }
 
   const bus = await Bus.connect({ servers: nats.url, name: "lab", log });
+  const agentsOf = (node: string): NodeAgents => {
+    const agents = nodeAgents.get(node);
+    if (!agents) {
+      throw apiError(
+        "NotFound",
+        `node "${node}" is not one of this lab's: ${nodeNames.join(", ")}`,
+      );
+    }
+    return agents;
+  };
+  // Faults: a killed node is SIGKILLed, as a machine that loses power; restoring starts it afresh.
+  bus.serve(subjects.lab("kill-node"), LabNodeRequest, async ({ node }): Promise<LabNodeReply> => {
+    const live = agentsOf(node).children.filter((c) => !c.exited);
+    await Promise.all(live.map((c) => terminate(c, "SIGKILL")));
+    log.info("Killed node", { node, agents: live.map((c) => c.name) });
+    return { node, agents: live.map((c) => c.name) };
+  });
+  bus.serve(
+    subjects.lab("restore-node"),
+    LabNodeRequest,
+    async ({ node }): Promise<LabNodeReply> => {
+      const agents = agentsOf(node);
+      const started: string[] = [];
+      for (const [i, agent] of NODE_AGENTS.entries()) {
+        if (!agents.children[i].exited) continue;
+        agents.children[i] = await spawnAgent(node, agent, agents.env);
+        started.push(agents.children[i].name);
+      }
+      if (started.length) log.info("Restored node", { node, agents: started });
+      return { node, agents: started };
+    },
+  );
   const ready = await Promise.race([
     waitForReadyNodes(new ApiClient(bus), nodeNames, () => stopRequested).then(() => true),
     stop.then(() => false),
@@ -200,15 +258,17 @@ async function main(args: string[]): Promise<number> {
     log.error("Lab did not come up", { error: err, logs: `${dir}/logs` });
     return false;
   });
-  await bus.drain();
 
   if (ready) {
     console.log(banner(labJson, httpAddr));
     await stop;
   }
+  await bus.drain();
   console.log("\nStopping the lab…");
-  // Nodes first, then the scheduler, then the state service, then NATS: writes finish in order.
-  for (const group of [children.slice(2), children.slice(1, 2), children.slice(0, 1)]) {
+  // Nodes first, then the scheduler and controllers, then the state service, then NATS: writes
+  // finish in order.
+  const nodesGroup = [...nodeAgents.values()].flatMap((a) => a.children);
+  for (const group of [nodesGroup, children.slice(1, controlPlane), children.slice(0, 1)]) {
     await Promise.all(group.map((c) => terminate(c)));
   }
   await nats.stop();
@@ -216,10 +276,11 @@ async function main(args: string[]): Promise<number> {
   return ready || stopRequested ? 0 : 1;
 }
 
-async function terminate(child: Child): Promise<void> {
+async function terminate(child: Child, signal: Deno.Signal = "SIGTERM"): Promise<void> {
   child.stopping = true;
+  if (child.exited) return;
   try {
-    child.proc.kill("SIGTERM");
+    child.proc.kill(signal);
   } catch {
     return;
   }
@@ -274,6 +335,7 @@ In another terminal, from this directory:
   deno task kubelab describe pod web-1
   deno task kubelab tap                      # every message on the bus
   deno task kubelab delete pod web-1
+  deno task kubelab lab kill-node node-2     # then watch: kubelab get pods -o wide -w
 
 Ctrl-C stops the lab; its state stays in ${lab.dir}/nats for the next start.
 `;

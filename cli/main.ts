@@ -15,13 +15,18 @@ import type { Command, CommandContext, Io } from "./context.ts";
 import { formatError } from "./errors.ts";
 import { GLOBAL_FLAGS } from "./flags.ts";
 import { applyCommand } from "./commands/apply.ts";
+import { cordonCommand, drainCommand, uncordonCommand } from "./commands/cordon.ts";
 import { createCommand } from "./commands/create.ts";
 import { deleteCommand } from "./commands/delete.ts";
 import { describeCommand } from "./commands/describe.ts";
 import { execCommand } from "./commands/exec.ts";
 import { getCommand } from "./commands/get.ts";
 import { formatCommandHelp, formatOverview, helpCommand } from "./commands/help.ts";
+import { labCommand } from "./commands/lab.ts";
 import { logsCommand } from "./commands/logs.ts";
+import { rolloutCommand } from "./commands/rollout.ts";
+import { scaleCommand } from "./commands/scale.ts";
+import { setCommand } from "./commands/set.ts";
 import { tapCommand } from "./commands/tap.ts";
 import { topCommand } from "./commands/top.ts";
 import { versionCommand } from "./commands/version.ts";
@@ -36,6 +41,13 @@ export const COMMANDS: readonly Command[] = [
   logsCommand,
   execCommand,
   topCommand,
+  scaleCommand,
+  rolloutCommand,
+  setCommand,
+  cordonCommand,
+  uncordonCommand,
+  drainCommand,
+  labCommand,
   tapCommand,
   versionCommand,
   helpCommand(() => COMMANDS),

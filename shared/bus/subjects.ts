@@ -11,6 +11,7 @@
  * | `kl.node.<node>.cri.events` | publish | container lifecycle events from the runtime (PLEG input) |
  * | `kl.node.<node>.kubelet.<verb>` | request/reply | logs, exec, stats asked of a node's kubelet |
  * | `kl.node.<node>.proxy.<verb>` | publish | what a node's kube-proxy routes |
+ * | `kl.lab.<verb>` | request/reply | the local lab's fault injection: `kill-node`, `restore-node` |
  * @module
  */
 
@@ -132,6 +133,8 @@ export const subjects = {
   proxy: (node: string, verb: string): string => `${ROOT}.node.${token(node)}.proxy.${verb}`,
   /** Everything of one node. */
   node: (node: string): string => `${ROOT}.node.${token(node)}.>`,
+  /** `kl.lab.kill-node`: asks the local lab launcher to inject or repair a fault. */
+  lab: (verb: string): string => `${ROOT}.lab.${verb}`,
 
   /** Everything kubelab publishes. */
   all: `${ROOT}.>`,

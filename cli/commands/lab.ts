@@ -1,0 +1,128 @@
+/**
+ * `kubelab lab`: faults for the local lab. `kill-node` asks the lab launcher (`deno task lab`, over
+ * `kl.lab.kill-node`) to kill a node's runtime, kubelet and kube-proxy processes, as a crashed machine;
+ * `pause-node` asks the node's kubelet to stop its heartbeats (Lease and node status) while everything
+ * keeps running, as a network partition; `restore-node` undoes either.
+ * @module
+ */
+import { z } from "zod";
+import { BusError } from "../../shared/bus/bus.ts";
+import { subjects } from "../../shared/bus/subjects.ts";
+import { type Args, UsageError } from "../args.ts";
+import type { Command, CommandContext } from "../context.ts";
+
+/** The request of `kl.lab.kill-node` and `kl.lab.restore-node`. */
+export const LabNodeRequest = z.object({ node: z.string().min(1) });
+export type LabNodeRequest = z.infer<typeof LabNodeRequest>;
+
+/** Their reply: the agent processes killed or started (none when there was nothing to do). */
+export const LabNodeReply = z.object({ node: z.string(), agents: z.array(z.string()) });
+export type LabNodeReply = z.infer<typeof LabNodeReply>;
+
+/** The lab verbs the launcher serves. */
+export const LAB_VERBS = ["kill-node", "restore-node"] as const;
+
+/** The heartbeat verbs a kubelet serves on `kl.node.<node>.kubelet.<verb>`. */
+const KUBELET_PAUSE = "pause";
+const KUBELET_RESUME = "resume";
+
+const ACTIONS = ["kill-node", "pause-node", "restore-node"] as const;
+type Action = typeof ACTIONS[number];
+
+/** Why a fault request found nobody to answer it. */
+function noLab(): Error {
+  return new Error(
+    "no lab launcher answers on this NATS: kill-node works with `deno task lab`; with compose, " +
+      "stop the node's container instead (docker compose stop node-1)",
+  );
+}
+
+function noKubelet(node: string): Error {
+  return new Error(`the kubelet of node "${node}" does not answer: is the node running?`);
+}
+
+async function kubeletRequest(ctx: CommandContext, node: string, verb: string): Promise<void> {
+  const { bus } = await ctx.client();
+  try {
+    await bus.request(subjects.kubelet(node, verb), {}, z.unknown(), { timeoutMs: 5_000 });
+  } catch (err) {
+    if (err instanceof BusError && err.kind === "no-responders") throw noKubelet(node);
+    throw err;
+  }
+}
+
+async function labRequest(ctx: CommandContext, verb: string, node: string) {
+  const { bus } = await ctx.client();
+  return await bus.request(subjects.lab(verb), { node }, LabNodeReply, { timeoutMs: 30_000 });
+}
+
+async function run(ctx: CommandContext, args: Args): Promise<number> {
+  const [action, node, ...extra] = args.positionals;
+  if (!ACTIONS.includes(action as Action)) {
+    throw new UsageError(
+      action === undefined
+        ? `You must specify a fault: ${ACTIONS.join(", ")}`
+        : `unknown fault "${action}" for "kubelab lab": use ${ACTIONS.join(", ")}`,
+    );
+  }
+  if (!node || extra.length) throw new UsageError(`kubelab lab ${action} takes one NODE`);
+  switch (action as Action) {
+    case "kill-node": {
+      let reply: LabNodeReply;
+      try {
+        reply = await labRequest(ctx, "kill-node", node);
+      } catch (err) {
+        if (err instanceof BusError && err.kind === "no-responders") throw noLab();
+        throw err;
+      }
+      ctx.io.stdout.write(
+        reply.agents.length
+          ? `node/${node} killed (${reply.agents.join(", ")})\n`
+          : `node/${node} already killed\n`,
+      );
+      return 0;
+    }
+    case "pause-node":
+      await kubeletRequest(ctx, node, KUBELET_PAUSE);
+      ctx.io.stdout.write(`node/${node} paused (no Lease renewals or node status)\n`);
+      return 0;
+    case "restore-node": {
+      let started: string[] = [];
+      try {
+        started = (await labRequest(ctx, "restore-node", node)).agents;
+      } catch (err) {
+        if (!(err instanceof BusError && err.kind === "no-responders")) throw err;
+      }
+      if (started.length) {
+        ctx.io.stdout.write(`node/${node} restored (${started.join(", ")} started)\n`);
+        return 0;
+      }
+      await kubeletRequest(ctx, node, KUBELET_RESUME);
+      ctx.io.stdout.write(`node/${node} restored (heartbeats resumed)\n`);
+      return 0;
+    }
+  }
+}
+
+/** `kubelab lab` */
+export const labCommand: Command = {
+  name: "lab",
+  summary: "Inject node faults into the local lab: kill, pause or restore a node",
+  usage: "kubelab lab kill-node NODE\nkubelab lab pause-node NODE\nkubelab lab restore-node NODE",
+  details:
+    `kill-node kills the node's runtime, kubelet and kube-proxy processes (with deno task lab;
+with compose, docker compose stop the node's container). pause-node keeps them running but stops the
+kubelet's heartbeats: its Lease is no longer renewed and its node status no longer posted.
+restore-node restarts killed processes, or resumes the heartbeats.
+
+Either way, after node-monitor-grace-period (50 s, 5 s with --profile fast) the node lifecycle
+controller marks the node Unknown and taints it node.kubernetes.io/unreachable; its pods are evicted
+when their toleration runs out (300 s by default) and their controllers recreate them elsewhere.
+Watch it with kubelab get nodes -w, kubelab get pods -o wide -w and kubelab tap.
+
+Examples:
+  kubelab lab kill-node node-2
+  kubelab lab restore-node node-2`,
+  flags: [],
+  run,
+};
