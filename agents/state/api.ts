@@ -401,8 +401,17 @@ export class StateApi {
       const failed = preconditionError(current, req.preconditions);
       if (failed) throw failed;
       if (info.resource === "namespaces") return this.#decideNamespaceDelete(current);
-      const plan = planDelete(info.resource, current, req.gracePeriodSeconds, now);
-      if (plan.action === "keep") return { action: "none", object: current };
+      // The garbage collector's finalizers: Orphan and Foreground keep the object until it is done.
+      const finalizers = gcFinalizers(current.metadata.finalizers, req.propagationPolicy);
+      const target = finalizers
+        ? { ...current, metadata: { ...current.metadata, finalizers } }
+        : current;
+      const plan = planDelete(info.resource, target, req.gracePeriodSeconds, now);
+      if (plan.action === "keep") {
+        return finalizers
+          ? { action: "update", object: target }
+          : { action: "none", object: current };
+      }
       if (plan.action === "remove") return { action: "remove", object: current };
       return { action: "update", object: plan.object };
     });
@@ -570,11 +579,13 @@ export class StateApi {
   }
 
   /**
-   * The cached object at `key`. On a miss the cache may only lag: watchers get an event as soon as it is
-   * in the watch stream, a moment before this cache applies it, and may ask about the object at once (the
-   * scheduler binds a pod it just saw). So a miss first catches the cache up with the store.
+   * The cached object at `key`, never older than a watch event about it: watchers get an event as soon as
+   * it is in the watch stream, a moment before this cache applies it, and may ask about the object at once
+   * (the scheduler binds a pod it just saw). So a read waits for a change of `key` being published, and a
+   * miss catches the cache up with the store.
    */
   async #current(key: string): Promise<KubeObject | undefined> {
+    await this.#cache.settled(key);
     const cached = this.#cache.get(key);
     if (cached) return cached;
     await this.#catchUp(key);
@@ -707,6 +718,29 @@ function statusShaped(patch: Record<string, unknown>): Record<string, unknown> {
   const keys = Object.keys(patch);
   const objectShaped = keys.includes("status") && keys.every((k) => OBJECT_SHAPED_KEYS.has(k));
   return objectShaped ? patch : { status: patch };
+}
+
+/**
+ * deletionFinalizersForGarbageCollection: the finalizers after a delete with `policy` — `orphan` for
+ * Orphan, `foregroundDeletion` for Foreground, neither for Background; without a policy the object's
+ * own keep their meaning. Undefined when they do not change.
+ */
+function gcFinalizers(
+  current: string[] | undefined,
+  policy: DeleteRequest["propagationPolicy"],
+): string[] | undefined {
+  const list = current ?? [];
+  const orphan = policy ? policy === "Orphan" : list.includes("orphan");
+  const foreground = policy
+    ? policy === "Foreground"
+    : !list.includes("orphan") && list.includes("foregroundDeletion");
+  const next = [
+    ...list.filter((f) => f !== "orphan" && f !== "foregroundDeletion"),
+    ...(orphan ? ["orphan"] : []),
+    ...(foreground ? ["foregroundDeletion"] : []),
+  ];
+  const same = next.length === new Set(list).size && next.every((f) => list.includes(f));
+  return same ? undefined : next;
 }
 
 function stripUndefined<T extends object>(obj: T): T {
