@@ -265,7 +265,7 @@ Deno.test("watchpos answers 410 Expired once the stream has dropped the events",
   assert.equal(await c.watchPos("pods", mid.metadata.resourceVersion!), late.watchSeq - 1);
 });
 
-Deno.test("an object seen in a watch event can be read and written at once", async () => {
+Deno.test("an object seen in a watch event can be read, never older than the event, and written at once", async () => {
   // Watchers get an event as soon as it is in the stream, a moment before the state service's own cache
   // applies it; the scheduler binds a pod the instant it sees it. That must never be a 404.
   await using env = await startStateEnv();
@@ -284,7 +284,11 @@ Deno.test("an object seen in a watch event can be read and written at once", asy
     ) {
       // Ask at once, without waiting for anything else.
       const name = ev.object.metadata.name!;
-      const got = env.client.get<Pod>("pods", "default", name);
+      const rv = Number(ev.object.metadata.resourceVersion);
+      const got = env.client.get<Pod>("pods", "default", name).then((p) => {
+        const seen = Number(p.metadata.resourceVersion);
+        if (seen < rv) throw Object.assign(new Error(), { code: `stale ${seen} < ${rv}` });
+      });
       const bound = env.client.bind("default", name, "node-1");
       outcomes.push(
         Promise.all([got, bound]).then(() => `${name}: ok`, (e) => `${name}: ${e.code}`),

@@ -88,6 +88,8 @@ export class WatchCache implements AsyncDisposable {
   readonly #waiters = new Set<Waiter>();
   #revision = 0;
   #watchSeq = 0;
+  /** The change being published, not yet applied. */
+  #inFlight?: { key: string; revision: number };
   #stopping = false;
   #synced = false;
   #loop?: Promise<void>;
@@ -130,6 +132,17 @@ export class WatchCache implements AsyncDisposable {
   get(key: string): KubeObject | undefined {
     const resource = key.slice(0, key.indexOf("."));
     return this.#objects.get(resource)?.get(key);
+  }
+
+  /**
+   * Resolves once the change of `key` that is being published, if any, is applied too. Watchers receive
+   * an event the moment it is in the stream, a moment before this cache applies it; a read of that key
+   * waits for it here, so whoever saw the event never reads the object as it was before.
+   */
+  settled(key: string): Promise<void> {
+    const inFlight = this.#inFlight;
+    if (!inFlight || inFlight.key !== key) return Promise.resolve();
+    return this.waitFor(inFlight.revision, 5_000).catch(() => {});
   }
 
   /** Every cached object of `resource`, unordered. */
@@ -379,7 +392,9 @@ export class WatchCache implements AsyncDisposable {
     }
     const nodeName = ref.resource === "pods" ? podNodeName(event.object) : undefined;
     const subject = subjects.watchObject(ref.resource, ref.namespace, ref.name, nodeName);
+    this.#inFlight = { key: e.key, revision: e.revision };
     const seq = await this.#publish(subject, event, e.revision);
+    this.#inFlight = undefined;
     if (seq === undefined) return; // stopping: the next start publishes it
     const byKey = this.#objects.get(ref.resource) ?? new Map<string, KubeObject>();
     this.#objects.set(ref.resource, byKey);
