@@ -108,6 +108,7 @@ async function main(args: string[]): Promise<number> {
   const dir = await Deno.realPath(await ensureDir(flags.dir));
   if (flags.clean) await Deno.remove(`${dir}/nats`, { recursive: true }).catch(() => {});
   await ensureDir(`${dir}/logs`);
+  await ensureDir(`${dir}/run`);
   let port: number, httpPort: number, monitorPort: number;
   try {
     port = pickPort(flags.port, 4222);
@@ -132,7 +133,6 @@ async function main(args: string[]): Promise<number> {
     return 1;
   }
   const httpAddr = `127.0.0.1:${httpPort}`;
-  const children: Child[] = [];
   const baseEnv = {
     KUBELAB_NATS_URL: nats.url,
     KUBELAB_PROFILE: flags.profile,
@@ -159,7 +159,8 @@ async function main(args: string[]): Promise<number> {
       writer.close().catch(() => {})
     );
     const child: Child = { name, proc, stopping: false, exited: false };
-    children.push(child);
+    // `kill $(cat .kubelab/run/state.pid)` is how a user crashes one agent.
+    await Deno.writeTextFile(`${dir}/run/${name}.pid`, `${proc.pid}\n`);
     proc.status.then((s) => {
       child.exited = true;
       if (!child.stopping) {
@@ -195,10 +196,25 @@ async function main(args: string[]): Promise<number> {
     }
   });
 
-  await spawn("state", "agents/state/main.ts", { KUBELAB_HTTP_ADDR: httpAddr });
-  await spawn("scheduler", "agents/scheduler/main.ts", {});
-  await spawn("controllers", "agents/controllers/main.ts", {});
-  const controlPlane = children.length;
+  // The control plane is restarted when it dies, as kubelet restarts static control-plane pods: kill
+  // the state service and it comes back with every object (they live in NATS).
+  const controlPlane = new Map<string, Child>();
+  const supervise = async (name: string, env: Record<string, string>, delayMs = 1000) => {
+    const child = await spawn(name, `agents/${name}/main.ts`, env);
+    controlPlane.set(name, child);
+    const started = Date.now();
+    child.proc.status.then(async () => {
+      if (child.stopping || stopRequested) return;
+      // Back off 1 s doubling to 30 s; reset after a minute of running.
+      const delay = Date.now() - started > 60_000 ? 1000 : delayMs;
+      log.info("Restarting agent", { agent: name, inMs: delay });
+      await new Promise((r) => setTimeout(r, delay));
+      if (!stopRequested) await supervise(name, env, Math.min(delay * 2, 30_000));
+    });
+  };
+  await supervise("state", { KUBELAB_HTTP_ADDR: httpAddr });
+  await supervise("scheduler", {});
+  await supervise("controllers", {});
   const nodeAgents = new Map<string, NodeAgents>();
   const spawnAgent = (node: string, agent: string, env: Record<string, string>) =>
     spawn(`${node}-${agent}`, `agents/${agent}/main.ts`, env);
@@ -268,7 +284,8 @@ async function main(args: string[]): Promise<number> {
   // Nodes first, then the scheduler and controllers, then the state service, then NATS: writes
   // finish in order.
   const nodesGroup = [...nodeAgents.values()].flatMap((a) => a.children);
-  for (const group of [nodesGroup, children.slice(1, controlPlane), children.slice(0, 1)]) {
+  const cp = (name: string) => controlPlane.get(name)!;
+  for (const group of [nodesGroup, [cp("scheduler"), cp("controllers")], [cp("state")]]) {
     await Promise.all(group.map((c) => terminate(c)));
   }
   await nats.stop();

@@ -111,7 +111,8 @@ const PodList = z.object({
 });
 
 Deno.test({
-  name: "lab runs 3 nodes; applied pods run on the scheduler's nodes and go away when deleted",
+  name:
+    "lab runs 3 nodes; applied pods run on the scheduler's nodes, survive a killed state service, and go away when deleted",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -171,6 +172,20 @@ Deno.test({
       );
     }
     assert.ok(nodesUsed.size >= 2, `pods spread over nodes: ${[...nodesUsed].join(", ")}`);
+
+    // Kill the state service outright: the lab restarts it, and no object is lost.
+    const statePid = Number(await Deno.readTextFile(`${lab.dir}/run/state.pid`));
+    Deno.kill(statePid, "SIGKILL");
+    const restarted = await until("the state service restarted", async () => {
+      const pid = Number(await Deno.readTextFile(`${lab.dir}/run/state.pid`));
+      if (pid === statePid) return undefined;
+      const r = await kubelab(lab.natsUrl, "get", "pods", "-o", "json");
+      return r.code === 0 ? PodList.parse(JSON.parse(r.stdout)).items : undefined;
+    });
+    assert.deepEqual(
+      restarted.map((p) => [p.metadata.uid, p.spec.nodeName, p.status?.phase]).sort(),
+      pods.map((p) => [p.metadata.uid, p.spec.nodeName, "Running"]).sort(),
+    );
 
     const wide = await kubelab(lab.natsUrl, "get", "pods", "-o", "wide");
     assert.equal(wide.code, 0);
