@@ -3,6 +3,7 @@
  * on the fast timing profile: conditions are polled, nothing sleeps for a fixed long time.
  */
 import assert from "node:assert/strict";
+import { z } from "zod";
 import type { Lease } from "../shared/api/coordination.ts";
 import type { Event, Node, Pod } from "../shared/api/core.ts";
 import { ApiError } from "../shared/api/errors.ts";
@@ -174,6 +175,24 @@ Deno.test("kubelet registers its node Ready and keeps renewing its lease", async
     const n = await env.client.get<Node>("nodes", undefined, NODE);
     const c = n.status?.conditions?.find((x) => x.type === "Ready");
     return c?.lastHeartbeatTime !== ready?.lastHeartbeatTime;
+  });
+});
+
+Deno.test("a paused kubelet stops renewing its lease until resumed (the lab's pause-node)", async () => {
+  await using env = await startNode();
+  await eventually("the lease", () => env.client.get<Lease>("leases", "kube-node-lease", NODE));
+  const reply = await env.testBus.request(subjects.kubelet(NODE, "pause"), {}, z.unknown());
+  assert.deepEqual(reply, { node: NODE, paused: true });
+  // Whatever renewal was under way lands; after that the renewTime stands still.
+  await new Promise((r) => setTimeout(r, FAST_PROFILE.leaseRenewMs + 200));
+  const paused = await env.client.get<Lease>("leases", "kube-node-lease", NODE);
+  await new Promise((r) => setTimeout(r, 2.5 * FAST_PROFILE.leaseRenewMs));
+  const still = await env.client.get<Lease>("leases", "kube-node-lease", NODE);
+  assert.equal(still.spec?.renewTime, paused.spec?.renewTime, "no renewal while paused");
+  await env.testBus.request(subjects.kubelet(NODE, "resume"), {}, z.unknown());
+  await eventually("a renewal after resume", async () => {
+    const l = await env.client.get<Lease>("leases", "kube-node-lease", NODE);
+    return l.spec?.renewTime !== paused.spec?.renewTime;
   });
 });
 

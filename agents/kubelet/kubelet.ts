@@ -8,6 +8,7 @@
  * @module
  */
 import type { Subscription } from "@nats-io/nats-core";
+import { z } from "zod";
 import type { Node, Pod, PodStatus } from "../../shared/api/core.ts";
 import { ApiError } from "../../shared/api/errors.ts";
 import { parseBytes, parseQuantity } from "../../shared/api/quantity.ts";
@@ -15,6 +16,7 @@ import type { OwnerReference } from "../../shared/api/meta.ts";
 import type { ApiClient } from "../../shared/client/client.ts";
 import type { EventRecorder } from "../../shared/client/recorder.ts";
 import { Informer } from "../../shared/client/watch.ts";
+import { subjects } from "../../shared/bus/subjects.ts";
 import type { Clock } from "../../shared/clock.ts";
 import type { CriClient } from "../../shared/cri/client.ts";
 import type { CriReply } from "../../shared/cri/api.ts";
@@ -138,10 +140,16 @@ export class Kubelet {
   readonly #removed = new Map<string, Pod>();
   /** When each eviction threshold was last met. */
   #pressureMemory: PressureMemory = {};
+  /**
+   * The lab's pause-node fault: no Lease renewals and no node status while set, everything else runs —
+   * to the control plane the node looks like one that lost its network.
+   */
+  #heartbeatPaused = false;
   /** When the node status was last written (nodeStatusReportFrequency). */
   #lastNodeReport?: number;
   readonly #loops: Promise<void>[] = [];
   #logsSub?: Subscription;
+  readonly #faultSubs: Subscription[] = [];
   #node?: Node;
   #runtimeName = "unknown";
   #runtimeVersion = "unknown://unknown";
@@ -224,6 +232,7 @@ export class Kubelet {
       renewIntervalMs: timing.leaseRenewMs,
       leaseDurationSeconds: timing.leaseDurationSeconds,
       owner: () => this.#nodeOwner(),
+      paused: () => this.#heartbeatPaused,
     });
     this.#informer = new Informer<Pod>({
       client,
@@ -278,6 +287,15 @@ export class Kubelet {
     this.#loops.push(
       serveStats({ bus: client.bus, nodeName: this.#opts.nodeName, cri, clock, signal }),
     );
+    for (const [verb, paused] of [["pause", true], ["resume", false]] as const) {
+      this.#faultSubs.push(
+        client.bus.serve(subjects.kubelet(this.#opts.nodeName, verb), z.unknown(), () => {
+          this.#heartbeatPaused = paused;
+          this.#log.warn(paused ? "Heartbeats paused (lab fault)" : "Heartbeats resumed");
+          return { node: this.#opts.nodeName, paused };
+        }),
+      );
+    }
     this.#status.start();
     await this.#informer.start();
     this.#pleg.start();
@@ -289,6 +307,7 @@ export class Kubelet {
   async stop(): Promise<void> {
     this.#controller.abort();
     this.#logsSub?.unsubscribe();
+    for (const sub of this.#faultSubs) sub.unsubscribe();
     await this.#pleg.stop();
     await this.#workers.stop();
     await this.#probes.stop();
@@ -396,6 +415,7 @@ export class Kubelet {
    * nodeStatusReportMs passed (the Lease is the heartbeat in between); re-registers a deleted Node.
    */
   async #updateNodeStatus(): Promise<void> {
+    if (this.#heartbeatPaused) return;
     const { client, clock, timing } = this.#opts;
     const health = await this.#runtimeHealth();
     const pressure = await this.#observePressure();

@@ -64,6 +64,8 @@ export interface LeaseControllerOptions {
   leaseDurationSeconds: number;
   /** The Node that owns the Lease, once known. */
   owner?: () => OwnerReference | undefined;
+  /** While it answers true, renewals are skipped (the lab's pause-node fault). */
+  paused?: () => boolean;
 }
 
 /** Renews the node's Lease until the signal aborts. */
@@ -111,7 +113,7 @@ export class LeaseController {
     while (!signal.aborted) {
       let waitMs = renewIntervalMs;
       try {
-        await this.renew();
+        if (!this.#opts.paused?.()) await this.renew();
         retryMs = undefined;
       } catch (err) {
         retryMs = nextLeaseRetryMs(retryMs);
