@@ -41,6 +41,11 @@ export interface TimingProfile {
   nodeEvictionRate: number;
   /** Node lifecycle controller: the rate in a partially disrupted large zone (secondary-…-rate). */
   secondaryNodeEvictionRate: number;
+  /**
+   * State service: the seconds pods tolerate the not-ready and unreachable NoExecute taints unless they
+   * say otherwise (the DefaultTolerationSeconds admission plugin's flags).
+   */
+  defaultTolerationSeconds: number;
   /** Scheduler: retry period for unschedulable pods with no cluster change. */
   schedulerRetryMs: number;
   /** Fake runtime: how long an image pull takes. */
@@ -66,6 +71,7 @@ export const DEFAULT_PROFILE: TimingProfile = {
   nodeStartupGraceMs: 60_000,
   nodeEvictionRate: 0.1,
   secondaryNodeEvictionRate: 0.01,
+  defaultTolerationSeconds: 300,
   schedulerRetryMs: 60_000,
   fakePullMs: 1_000,
 };
@@ -89,6 +95,7 @@ export const FAST_PROFILE: TimingProfile = {
   nodeStartupGraceMs: 10_000,
   nodeEvictionRate: 1,
   secondaryNodeEvictionRate: 0.1,
+  defaultTolerationSeconds: 30,
   schedulerRetryMs: 5_000,
   fakePullMs: 100,
 };

@@ -659,3 +659,38 @@ Deno.test("a list larger than one NATS message arrives whole, in pages, at one r
     Array.from({ length: 40 }, (_, i) => `big-${String(i).padStart(2, "0")}`),
   );
 });
+
+Deno.test("new pods tolerate not-ready and unreachable for the configured seconds", async () => {
+  await using env = await startStateEnv({ service: { defaultTolerationSeconds: 30 } });
+  const created = await env.client.create("pods", pod("tolerant"));
+  assert.deepEqual(created.spec.tolerations, [
+    {
+      key: "node.kubernetes.io/not-ready",
+      operator: "Exists",
+      effect: "NoExecute",
+      tolerationSeconds: 30,
+    },
+    {
+      key: "node.kubernetes.io/unreachable",
+      operator: "Exists",
+      effect: "NoExecute",
+      tolerationSeconds: 30,
+    },
+  ]);
+  // A pod that says how long it tolerates them keeps its own figure.
+  const own = await env.client.create(
+    "pods",
+    pod("own", {}, {
+      tolerations: [{
+        key: "node.kubernetes.io/unreachable",
+        operator: "Exists",
+        effect: "NoExecute",
+        tolerationSeconds: 2,
+      }],
+    }),
+  );
+  assert.deepEqual(own.spec.tolerations?.map((t) => [t.key, t.tolerationSeconds]), [
+    ["node.kubernetes.io/unreachable", 2],
+    ["node.kubernetes.io/not-ready", 30],
+  ]);
+});

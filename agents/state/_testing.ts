@@ -15,7 +15,12 @@ export interface StateEnvOptions {
   /** @default a ManualClock at 2026-01-01T00:00:00Z */
   clock?: Clock;
   /** Passed to the service. */
-  service?: Partial<Pick<StateServiceOptions, "watchMaxAgeMs" | "watchMaxMsgs" | "random">>;
+  service?: Partial<
+    Pick<
+      StateServiceOptions,
+      "watchMaxAgeMs" | "watchMaxMsgs" | "random" | "defaultTolerationSeconds"
+    >
+  >;
 }
 
 /** A nats-server, a state service and a client, for one test. */

@@ -18,7 +18,11 @@ import type { KubeObject } from "../../shared/api/meta.ts";
 import type { Pod } from "../../shared/api/core.ts";
 import { findResource, type ResourceInfo } from "../../shared/api/registry.ts";
 import { validateObject, validatePodUpdate } from "../../shared/api/validation.ts";
-import { applyDefaults } from "../../shared/api/defaults.ts";
+import {
+  addDefaultTolerations,
+  applyDefaults,
+  DEFAULT_TOLERATION_SECONDS,
+} from "../../shared/api/defaults.ts";
 import {
   type FieldRequirement,
   type LabelRequirement,
@@ -73,6 +77,8 @@ export interface StateApiOptions {
   random?: () => number;
   /** How long a write waits for the watch cache to show it. @default 10000 */
   writeTimeoutMs?: number;
+  /** DefaultTolerationSeconds for new pods. @default 300 */
+  defaultTolerationSeconds?: number;
 }
 
 /** The result of a write: the object as stored (or as last stored, when removed). */
@@ -104,6 +110,7 @@ export class StateApi {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #random: () => number;
+  readonly #defaultTolerationSeconds: number;
   readonly #writeTimeoutMs: number;
   /** Serializes writes that allocate service addresses, so two creates never pick the same one. */
   #serviceLock: Promise<unknown> = Promise.resolve();
@@ -114,6 +121,7 @@ export class StateApi {
     this.#clock = opts.clock;
     this.#log = opts.log;
     this.#random = opts.random ?? Math.random;
+    this.#defaultTolerationSeconds = opts.defaultTolerationSeconds ?? DEFAULT_TOLERATION_SECONDS;
     this.#writeTimeoutMs = opts.writeTimeoutMs ?? 10_000;
   }
 
@@ -180,7 +188,12 @@ export class StateApi {
       ? namespaceFor(req.namespace, object.metadata.namespace)
       : undefined;
     if (namespace) object.metadata.namespace = namespace;
-    const prepared = this.#prepareCreate(info, applyDefaults(object));
+    let defaulted = applyDefaults(object);
+    // Admission, as the DefaultTolerationSeconds plugin: on create only.
+    if (info.resource === "pods") {
+      defaulted = addDefaultTolerations(defaulted as Pod, this.#defaultTolerationSeconds);
+    }
+    const prepared = this.#prepareCreate(info, defaulted);
     if (namespace) this.#checkNamespace(info, namespace, prepared);
 
     const write = async () => {

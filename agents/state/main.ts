@@ -28,7 +28,7 @@ function positive(name: string, fallback: number): number {
 }
 
 if (import.meta.main) {
-  await runAgent("state", async ({ bus, clock, log, signal }) => {
+  await runAgent("state", async ({ bus, clock, log, signal, timing }) => {
     const { hostname, port } = parseListenAddr(env("KUBELAB_HTTP_ADDR", "127.0.0.1:8080"));
     const service = await StateService.start({
       bus,
@@ -37,6 +37,7 @@ if (import.meta.main) {
       signal,
       watchMaxAgeMs: positive("KUBELAB_WATCH_MAX_AGE_SECONDS", 3600) * 1000,
       watchMaxMsgs: positive("KUBELAB_WATCH_MAX_MSGS", 1_000_000),
+      defaultTolerationSeconds: timing.defaultTolerationSeconds,
     });
     const server = Deno.serve({
       hostname,

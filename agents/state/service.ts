@@ -49,6 +49,8 @@ export interface StateServiceOptions {
   watchMaxMsgs?: number;
   /** Randomness for generated names and service addresses. @default Math.random */
   random?: () => number;
+  /** DefaultTolerationSeconds for new pods. @default 300 */
+  defaultTolerationSeconds?: number;
 }
 
 /** One verb: how its request is validated and what answers it. */
@@ -140,7 +142,14 @@ export class StateService implements AsyncDisposable {
       maxMsgs: opts.watchMaxMsgs,
       onChange: (change) => hooks.onChange?.(change),
     });
-    const api = new StateApi({ store, cache, clock: opts.clock, log, random: opts.random });
+    const api = new StateApi({
+      store,
+      cache,
+      clock: opts.clock,
+      log,
+      random: opts.random,
+      defaultTolerationSeconds: opts.defaultTolerationSeconds,
+    });
     const service = new StateService(opts, cache, api);
     hooks.onChange = (change) => service.#finalizer.observe(change);
     try {

@@ -31,7 +31,8 @@ const DEFAULT_TOLERATED_TAINTS = ["node.kubernetes.io/not-ready", "node.kubernet
 /**
  * DefaultTolerationSeconds' `--default-not-ready-toleration-seconds` and `--default-unreachable-…`.
  */
-const DEFAULT_TOLERATION_SECONDS = 300;
+/** DefaultTolerationSeconds' default for both taints (`--default-*-toleration-seconds`). */
+export const DEFAULT_TOLERATION_SECONDS = 300;
 
 /** corev1.DefaultTerminationGracePeriodSeconds. */
 const DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS = 30;
@@ -100,7 +101,7 @@ function defaultPodSpec(spec: PodSpec | undefined): void {
  * DefaultTolerationSeconds: the tolerations `tolerations` lacks for the not-ready and unreachable
  * taints.
  */
-function withDefaultTolerations(tolerations: Toleration[] = []): Toleration[] {
+function withDefaultTolerations(tolerations: Toleration[] = [], seconds: number): Toleration[] {
   // A toleration with an empty key or effect covers every key or effect.
   const tolerated = (taint: string) =>
     tolerations.some((t) => (!t.key || t.key === taint) && (!t.effect || t.effect === "NoExecute"));
@@ -111,21 +112,24 @@ function withDefaultTolerations(tolerations: Toleration[] = []): Toleration[] {
       key,
       operator: "Exists",
       effect: "NoExecute",
-      tolerationSeconds: DEFAULT_TOLERATION_SECONDS,
+      tolerationSeconds: seconds,
     })),
   ];
 }
 
 /**
  * The DefaultTolerationSeconds admission plugin: a pod tolerates the `node.kubernetes.io/not-ready`
- * and `node.kubernetes.io/unreachable` NoExecute taints for 300 seconds, unless it already
+ * and `node.kubernetes.io/unreachable` NoExecute taints for `seconds` (300 by default), unless it already
  * tolerates them (a toleration with that key, or an empty key, and effect NoExecute or empty).
  * Returns a new pod.
  */
-export function addDefaultTolerations<T extends Pod>(pod: T): T {
+export function addDefaultTolerations<T extends Pod>(
+  pod: T,
+  seconds: number = DEFAULT_TOLERATION_SECONDS,
+): T {
   return {
     ...pod,
-    spec: { ...pod.spec, tolerations: withDefaultTolerations(pod.spec.tolerations) },
+    spec: { ...pod.spec, tolerations: withDefaultTolerations(pod.spec.tolerations, seconds) },
   };
 }
 
@@ -143,7 +147,6 @@ function defaultPod(pod: Pod): void {
       if (!Object.hasOwn(requests, name)) requests[name] = q;
     }
   }
-  pod.spec.tolerations = withDefaultTolerations(pod.spec.tolerations);
 }
 
 function defaultService(service: Service): void {

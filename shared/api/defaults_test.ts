@@ -62,7 +62,6 @@ Deno.test("applyDefaults fills a Pod as the API server does", () => {
       dnsPolicy: "ClusterFirst",
       schedulerName: "default-scheduler",
       enableServiceLinks: true,
-      tolerations: [NOT_READY, UNREACHABLE],
     },
   });
 });
