@@ -32,6 +32,7 @@ COPY . .
 RUN ["deno", "cache", "--frozen", \
      "agents/state/main.ts", \
      "agents/scheduler/main.ts", \
+     "agents/controllers/main.ts", \
      "agents/runtime/main.ts", \
      "agents/kubelet/main.ts", \
      "agents/kube-proxy/main.ts", \

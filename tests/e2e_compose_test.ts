@@ -309,10 +309,10 @@ Deno.test({
         `new nodes Ready ${timings.startToReadyMax} s after start`,
       );
 
-      // nats, state, scheduler and five nodes; one-off `run` containers are not waited for.
+      // nats, state, scheduler, controllers and five nodes; one-off `run` containers are not waited for.
       await until("every long-running container healthy", 90_000, async () => {
         const longRunning = [...await lab.health()].filter(([name]) => !/[-_]run[-_]/.test(name));
-        return longRunning.length === 8 && longRunning.every(([, s]) => s === "healthy")
+        return longRunning.length === 9 && longRunning.every(([, s]) => s === "healthy")
           ? true
           : undefined;
       });
