@@ -5,20 +5,9 @@
  * @module
  */
 import type { Taint, Toleration } from "../../shared/api/core.ts";
+import { toleratesTaint } from "../../shared/api/taints.ts";
 
-/** Toleration.ToleratesTaint: effect and key match (empty matches all), and Exists or equal values. */
-export function toleratesTaint(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  switch (t.operator ?? "Equal") {
-    case "Equal":
-      return (t.value ?? "") === (taint.value ?? "");
-    case "Exists":
-      return true;
-    default:
-      return false;
-  }
-}
+export { toleratesTaint };
 
 /**
  * GetMatchingTolerations: whether every taint is tolerated, and for each taint the first toleration

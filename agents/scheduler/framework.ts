@@ -5,7 +5,8 @@
  * Kubernetes' words why none fits. No I/O and no clock: the scheduler shell feeds it.
  * @module
  */
-import type { Node, Pod, Taint, Toleration } from "../../shared/api/core.ts";
+import type { Node, Pod, Taint } from "../../shared/api/core.ts";
+import { toleratesAny, toleratesTaint } from "../../shared/api/taints.ts";
 import {
   addResources as add,
   parseResources,
@@ -177,28 +178,7 @@ export function podInfo(pod: Pod): PodInfo {
  */
 export type Filter = (pod: PodInfo, node: NodeInfo) => string | string[] | undefined;
 
-/** Whether `toleration` tolerates `taint` (k8s.io/api core/v1 Toleration.ToleratesTaint). */
-export function toleratesTaint(toleration: Toleration, taint: Taint): boolean {
-  // An empty effect matches every effect; an empty key (only with Exists) matches every key.
-  if (toleration.effect && toleration.effect !== taint.effect) return false;
-  if (toleration.key && toleration.key !== taint.key) return false;
-  switch (toleration.operator ?? "Equal") {
-    case "Equal":
-      return (toleration.value ?? "") === (taint.value ?? "");
-    case "Exists":
-      return true;
-    default:
-      return false;
-  }
-}
-
-/** Whether any of `tolerations` tolerates `taint`. */
-export function toleratesAny(
-  tolerations: readonly Toleration[] | undefined,
-  taint: Taint,
-): boolean {
-  return (tolerations ?? []).some((t) => toleratesTaint(t, taint));
-}
+export { toleratesAny, toleratesTaint };
 
 /** The status of a node's Ready condition; a node that reports none counts as Unknown. */
 export function nodeReadyStatus(node: Node): "True" | "False" | "Unknown" {
