@@ -4,6 +4,10 @@
  * match, release owned objects that no longer do), slow-start batches, and error tests.
  * @module
  */
+
+import { rfc3339 } from "../../shared/api/time.ts";
+
+export { rfc3339 };
 import { ApiError } from "../../shared/api/errors.ts";
 import type { KubeObject, OwnerReference } from "../../shared/api/meta.ts";
 import { type LabelRequirement, matchesLabels } from "../../shared/api/selector.ts";
@@ -101,11 +105,6 @@ export function isAlreadyExists(err: unknown): boolean {
 /** `Error: message` text for Events, as `%v` of a Go error prints it. */
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** RFC 3339 with seconds, as metav1.Time marshals. */
-export function rfc3339(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /** `ns/name` of a namespaced object. */

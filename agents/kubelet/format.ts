@@ -4,21 +4,15 @@
  * @module
  */
 
+import { microTime, rfc3339 } from "../../shared/api/time.ts";
+
+export { microTime, rfc3339 };
+
 /** `web_default(uid)`, as the kubelet's format.Pod prints a pod. */
 export function podDescription(
   pod: { metadata: { name?: string; namespace?: string; uid?: string } },
 ): string {
   return `${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`;
-}
-
-/** metav1.Time: RFC 3339 in seconds, `2026-01-01T00:00:00Z`. */
-export function rfc3339(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
-}
-
-/** metav1.MicroTime: RFC 3339 with six fractional digits, `2026-01-01T00:00:00.123000Z`. */
-export function microTime(ms: number): string {
-  return new Date(Math.floor(ms)).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
 /** A CRI time (RFC 3339 with milliseconds) as metav1.Time. */

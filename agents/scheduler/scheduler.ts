@@ -6,6 +6,7 @@
  * Event, and waits in an unschedulable set until the cluster changes or the retry period passes.
  * @module
  */
+import { rfc3339 } from "../../shared/api/time.ts";
 import type { Node, Pod, PodStatus } from "../../shared/api/core.ts";
 import type { Condition } from "../../shared/api/meta.ts";
 import { ApiError } from "../../shared/api/errors.ts";
@@ -438,7 +439,7 @@ export function podScheduledFalse(
     lastProbeTime: null,
     lastTransitionTime: prev?.status === "False" && prev.lastTransitionTime
       ? prev.lastTransitionTime
-      : new Date(now).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      : rfc3339(now),
   };
   return prev ? conditions.map((c) => c === prev ? next : c) : [...conditions, next];
 }

@@ -3,6 +3,10 @@
  * update may change, when generation moves, what a delete does (graceful, finalizers, at once). Pure functions; `now` is a parameter.
  * @module
  */
+
+import { rfc3339 } from "../../shared/api/time.ts";
+
+export { rfc3339 };
 import { type ApiError, apiError } from "../../shared/api/errors.ts";
 import type { KubeObject } from "../../shared/api/meta.ts";
 import type { Pod } from "../../shared/api/core.ts";
@@ -35,11 +39,6 @@ export const CREATE_ON_UPDATE: ReadonlySet<string> = new Set([
   "events",
   "leases",
 ]);
-
-/** `2026-01-01T00:00:00Z`: RFC 3339 with seconds precision, as metav1.Time marshals. */
-export function rfc3339(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
 
 /** A generated name: `generateName` + 5 random characters (names.SimpleNameGenerator). */
 export function generateName(prefix: string, random: () => number = Math.random): string {

@@ -9,6 +9,7 @@ import type { Logger } from "../log.ts";
 import type { KubeObject } from "../api/meta.ts";
 import type { Event } from "../api/core.ts";
 import { ApiError } from "../api/errors.ts";
+import { rfc3339 } from "../api/time.ts";
 import type { ApiClient } from "./client.ts";
 
 /** How many distinct events are remembered for aggregation (client-go's cache holds 4096). */
@@ -45,7 +46,7 @@ export class EventRecorder {
   ): Promise<void> {
     const { client, component, host, clock, log } = this.#opts;
     const namespace = obj.metadata.namespace ?? "default";
-    const now = new Date(clock.now()).toISOString().replace(/\.\d{3}Z$/, "Z");
+    const now = rfc3339(clock.now());
     const key = [obj.metadata.uid, fieldPath, type, reason, message].join("\u0000");
     const prev = this.#seen.get(key);
     try {
