@@ -195,4 +195,19 @@ Deno.test("kubelab scale, set image, rollout, cordon, drain and lab against a la
     const usage = await kubelab("lab", "explode", "node-1");
     assert.match(usage.stderr, /^error: unknown fault "explode"/);
   });
+
+  await t.step("delete --cascade=orphan keeps the ReplicaSets and pods", async () => {
+    const before = await pods();
+    const bad = await kubelab("delete", "deployment", "web", "--cascade=sometimes");
+    assert.match(bad.stderr, /invalid cascade value \(sometimes\)/);
+    const orphaned = await kubelab("delete", "deployment", "web", "--cascade=orphan");
+    assert.equal(orphaned.code, 0, orphaned.stderr);
+    assert.equal(orphaned.stdout, 'deployment.apps "web" deleted\n');
+    const rs = await sets();
+    assert.ok(rs.length > 0 && rs.every((r) => !r.metadata.ownerReferences?.length));
+    assert.deepEqual(
+      (await pods()).map((p) => p.metadata.uid).sort(),
+      before.map((p) => p.metadata.uid).sort(),
+    );
+  });
 });

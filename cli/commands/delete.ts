@@ -137,6 +137,7 @@ async function run(ctx: CommandContext, args: Args): Promise<number> {
     now: args.bool("now"),
   });
   const wait = args.has("wait") ? args.bool("wait") : true;
+  const propagationPolicy = cascadePolicy(args.string("cascade"));
   // --timeout=0 (the default) waits out the grace period (or a pod's default 30s) plus a minute.
   const timeoutMs = parseDuration(args.string("timeout") ?? "0", "timeout") ||
     ((grace ?? 30) + 60) * 1000;
@@ -155,6 +156,7 @@ async function run(ctx: CommandContext, args: Args): Promise<number> {
         namespace: v.namespace,
         name: v.name,
         gracePeriodSeconds: grace,
+        propagationPolicy,
       });
       const verb = force && grace === 0 ? "force deleted" : "deleted";
       ctx.io.stdout.write(`${qualifiedKind(v.info)} "${v.name}" ${verb}\n`);
@@ -178,6 +180,27 @@ async function run(ctx: CommandContext, args: Args): Promise<number> {
   return failed ? 1 : 0;
 }
 
+/** kubectl's `--cascade`: background (the default), foreground or orphan. */
+export function cascadePolicy(
+  value: string | undefined,
+): "Background" | "Foreground" | "Orphan" | undefined {
+  switch (value) {
+    case undefined:
+      return undefined;
+    case "background":
+    case "true":
+      return "Background";
+    case "foreground":
+      return "Foreground";
+    case "orphan":
+    case "false":
+      return "Orphan";
+  }
+  throw new UsageError(
+    `invalid cascade value (${value}). Must be "background", "foreground", or "orphan".`,
+  );
+}
+
 /** `kubelab delete` */
 export const deleteCommand: Command = {
   name: "delete",
@@ -194,7 +217,8 @@ Examples:
   kubelab delete pod web-1
   kubelab delete -f web.yaml
   kubelab delete pod web-1 --now
-  kubelab delete pod web-1 --force --grace-period=0`,
+  kubelab delete pod web-1 --force --grace-period=0
+  kubelab delete deployment web --cascade=orphan`,
   flags: [
     FILENAME_FLAG,
     RECURSIVE_FLAG,
@@ -215,6 +239,15 @@ Examples:
         "Remove the object at once, without waiting for the node (implies --grace-period=0).",
     },
     { name: "now", type: "boolean", description: "Ask for minimal delay (--grace-period=1)." },
+    {
+      name: "cascade",
+      type: "string",
+      valueName: "POLICY",
+      description:
+        "What becomes of dependents (a Deployment's ReplicaSets, their pods): background deletes " +
+        "them after the owner, foreground before it, orphan keeps them.",
+      defaultText: "background",
+    },
     {
       name: "wait",
       type: "boolean",
