@@ -349,6 +349,26 @@ Deno.test("get -w prints the table, then a row per change, until interrupted", a
   assert.match(lines[2], /^web-1 +0\/1 +Pending +0 +\d+s$/);
 });
 
+Deno.test("get with several types and -w watches each, rows named by kind", async () => {
+  await using lab = await startLab();
+  await kubelab(lab, ["apply", "-f", "-"], { stdin: SHOP("nginx:1.27") });
+  const stop = new AbortController();
+  const out: string[] = [];
+  const watching = kubelab(lab, ["get", "pods,services", "-n", "shop", "-w"], {
+    signal: stop.signal,
+    out,
+  });
+  await until(() => /pod\/web-1/.test(out.join("")), "the pods table");
+  await kubelab(lab, ["delete", "pod", "web-1", "-n", "shop", "--wait=false"]);
+  await until(
+    () => (out.join("").match(/pod\/web-1/g) ?? []).length >= 2,
+    "the row of the deletion",
+  );
+  stop.abort();
+  const run = await watching;
+  assert.equal(run.code, 0);
+});
+
 Deno.test("tap prints the API requests it sees until interrupted", async () => {
   await using lab = await startLab();
   const stop = new AbortController();

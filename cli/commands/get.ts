@@ -138,10 +138,9 @@ async function run(ctx: CommandContext, args: Args): Promise<number> {
     noHeaders: args.bool("no-headers"),
   };
   if (args.bool("watch")) {
-    if (targets.length > 1) {
-      throw new UsageError("you may only specify a single resource type with -w");
-    }
-    return watch(ctx, targets[0], q, opts);
+    // `get nodes,pods -w`: one watch per type, rows interleaved as changes come (kind/name rows).
+    const codes = await Promise.all(targets.map((t) => watch(ctx, t, q, opts)));
+    return Math.max(...codes);
   }
 
   let failed = 0;
