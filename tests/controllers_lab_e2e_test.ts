@@ -9,6 +9,7 @@ import { Bus } from "../shared/bus/bus.ts";
 import { ApiClient } from "../shared/client/client.ts";
 import { Logger } from "../shared/log.ts";
 import { runCli } from "../cli/main.ts";
+import { startLab, stopLab } from "./_lab.ts";
 import {
   activePods,
   deploymentManifest,
@@ -17,43 +18,6 @@ import {
 } from "../agents/controllers/_testing.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-
-/** `deno task lab` in a temporary directory; resolves once it says it is up. */
-async function startLab() {
-  const dir = await Deno.makeTempDir({ prefix: "kubelab-e2e-controllers-" });
-  const args = ["task", "lab", "--dir", dir, "--profile", "fast"];
-  for (const port of ["--port", "--http-port", "--monitor-port"]) args.push(port, "0");
-  const proc = new Deno.Command(Deno.execPath(), {
-    args,
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  let out = "";
-  const decoder = new TextDecoder();
-  const collect = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s) out += decoder.decode(chunk);
-  };
-  const collecting = Promise.all([collect(proc.stdout), collect(proc.stderr)]);
-  await eventually("the lab to come up", () => out, (o) => o.includes("kubelab is up"), 90_000)
-    .catch(async (err) => {
-      proc.kill("SIGKILL");
-      await proc.status;
-      throw new Error(`${err.message}\n${out}`);
-    });
-  const { natsUrl } = JSON.parse(await Deno.readTextFile(`${dir}/lab.json`));
-  return {
-    natsUrl: natsUrl as string,
-    async [Symbol.asyncDispose]() {
-      proc.kill("SIGTERM");
-      const status = await proc.status;
-      await collecting;
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-      assert.equal(status.code, 0, `the lab stops cleanly:\n${out}`);
-    },
-  };
-}
 
 Deno.test({
   name: "lab kill-node: a 6-replica Deployment heals onto the other nodes; restore-node untaints",
@@ -128,5 +92,7 @@ Deno.test({
         !n.spec?.taints?.length,
       60_000,
     );
+    const stopped = await stopLab(lab);
+    assert.equal(stopped.code, 0, `the lab stops cleanly:\n${stopped.output}`);
   },
 });

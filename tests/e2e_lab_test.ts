@@ -8,83 +8,7 @@ import { z } from "zod";
 import { Bus } from "../shared/bus/bus.ts";
 import { subjects } from "../shared/bus/subjects.ts";
 import { Logger } from "../shared/log.ts";
-
-const ROOT = new URL("../", import.meta.url).pathname;
-
-interface Lab extends AsyncDisposable {
-  natsUrl: string;
-  dir: string;
-  proc: Deno.ChildProcess;
-  output: () => string;
-}
-
-async function startLab(nodes: number): Promise<Lab> {
-  const dir = await Deno.makeTempDir({ prefix: "kubelab-e2e-" });
-  const proc = new Deno.Command("deno", {
-    args: [
-      "task",
-      "lab",
-      "--nodes",
-      String(nodes),
-      "--dir",
-      dir,
-      "--profile",
-      "fast",
-      "--port",
-      "0",
-      "--http-port",
-      "0",
-      "--monitor-port",
-      "0",
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  let out = "";
-  const decoder = new TextDecoder();
-  const collect = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s) out += decoder.decode(chunk);
-  };
-  const collecting = Promise.all([collect(proc.stdout), collect(proc.stderr)]);
-  const deadline = Date.now() + 90_000;
-  while (!out.includes("kubelab is up")) {
-    if (Date.now() > deadline) {
-      proc.kill("SIGKILL");
-      await proc.status;
-      throw new Error(`Lab did not come up in 90 s:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const lab = JSON.parse(await Deno.readTextFile(`${dir}/lab.json`));
-  return {
-    natsUrl: lab.natsUrl,
-    dir,
-    proc,
-    output: () => out,
-    async [Symbol.asyncDispose]() {
-      try {
-        proc.kill("SIGTERM");
-      } catch { /* already gone */ }
-      await proc.status;
-      await collecting;
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    },
-  };
-}
-
-async function kubelab(natsUrl: string, ...args: string[]) {
-  const out = await new Deno.Command("deno", {
-    args: ["task", "--quiet", "kubelab", ...args],
-    cwd: ROOT,
-    env: { KUBELAB_NATS_URL: natsUrl, NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+import { kubelab, startLab, stopLab } from "./_lab.ts";
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
@@ -199,9 +123,8 @@ Deno.test({
       return PodList.parse(JSON.parse(r.stdout)).items.length === 0 ? true : undefined;
     });
 
-    lab.proc.kill("SIGTERM");
-    const status = await lab.proc.status;
-    assert.equal(status.code, 0, lab.output());
-    assert.match(lab.output(), /Lab stopped\./);
+    const stopped = await stopLab(lab);
+    assert.equal(stopped.code, 0, stopped.output);
+    assert.match(stopped.output, /Lab stopped\./);
   },
 });
