@@ -285,6 +285,13 @@ export function runtimeContract(name: string, make: () => Promise<RuntimeHarness
   test("a container that ignores the stop signal is killed with 137 after the timeout", async (h) => {
     const { containerId } = await setup(h, "slow", { kind: "ignore-stop" });
     await h.cri.startContainer({ containerId });
+    // Stop only once the container has set its traps (it logs first): a stop signal that arrives before
+    // `trap` ran kills the shell with that signal instead (exit 131 for SIGQUIT).
+    await until(
+      h,
+      async () => (await h.cri.containerLogs({ containerId })).lines.length > 0,
+      "the container to be up",
+    );
     await drive(h, h.cri.stopContainer({ containerId, timeout: 1 }));
     const st = await status(h, containerId);
     assert.equal(st.state, "CONTAINER_EXITED");
