@@ -1,20 +1,23 @@
 /**
  * `deno task bench [name…]`: benchmarks that print figures. Each starts its own nats-server (temp store)
  * and the agents it needs in this process, measures, and cleans up. Figures go to stdout; nothing is
- * asserted. Names: `state` (API request throughput and latency), `watch` (write-to-watch-event latency).
+ * asserted. Names: `state` (API request throughput and latency), `watch` (write-to-watch-event latency),
+ * `proxy` (requests through a kube-proxy NodePort against the same requests straight to the pod).
  * @module
  */
 import { parseArgs } from "node:util";
+import { parse as parseYaml } from "yaml";
 import { Bus } from "../shared/bus/bus.ts";
 import { ApiClient } from "../shared/client/client.ts";
 import { watchStream } from "../shared/client/watch.ts";
-import type { Pod } from "../shared/api/core.ts";
+import type { Endpoints, Pod, Service } from "../shared/api/core.ts";
 import { RealClock } from "../shared/clock.ts";
 import { Logger } from "../shared/log.ts";
 import { startNatsServer } from "../shared/nats_server.ts";
 import { StateService } from "../agents/state/service.ts";
 
 interface Env extends AsyncDisposable {
+  natsUrl: string;
   client: ApiClient;
   bus: Bus;
   log: Logger;
@@ -28,6 +31,7 @@ async function startEnv(): Promise<Env> {
   const state = await StateService.start({ bus: stateBus, clock: new RealClock(), log });
   const bus = await Bus.connect({ servers: server.url, name: "bench", log });
   return {
+    natsUrl: server.url,
     client: new ApiClient(bus, { timeoutMs: 30_000 }),
     bus,
     log,
@@ -54,15 +58,26 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
-function report(name: string, count: number, ms: number, latencies: number[]) {
+/** What one measurement gave. */
+interface Figures {
+  opsPerSecond: number;
+  p50: number;
+  p99: number;
+}
+
+function report(name: string, count: number, ms: number, latencies: number[]): Figures {
   latencies.sort((a, b) => a - b);
+  const figures = {
+    opsPerSecond: count / (ms / 1000),
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+  };
   console.log(
     `${name.padEnd(34)} ${String(count).padStart(6)} ops  ${
-      (count / (ms / 1000)).toFixed(0).padStart(7)
-    } ops/s   p50 ${percentile(latencies, 0.5).toFixed(2)} ms   p99 ${
-      percentile(latencies, 0.99).toFixed(2)
-    } ms`,
+      figures.opsPerSecond.toFixed(0).padStart(7)
+    } ops/s   p50 ${figures.p50.toFixed(2)} ms   p99 ${figures.p99.toFixed(2)} ms`,
   );
+  return figures;
 }
 
 /** Runs `count` operations with `concurrency` in flight, timing each. */
@@ -71,7 +86,7 @@ async function measure(
   count: number,
   concurrency: number,
   op: (i: number) => Promise<unknown>,
-) {
+): Promise<Figures> {
   const latencies: number[] = [];
   let next = 0;
   const start = performance.now();
@@ -83,7 +98,7 @@ async function measure(
       latencies.push(performance.now() - t);
     }
   }));
-  report(name, count, performance.now() - start, latencies);
+  return report(name, count, performance.now() - start, latencies);
 }
 
 async function benchState(n: number) {
@@ -161,9 +176,159 @@ async function benchWatch(n: number) {
   await watching;
 }
 
+/** Where the benchmark's "pod" and "node" listen: loopback addresses of their own. */
+const BENCH_POD = { ip: "127.1.250.2", port: 8080 };
+const BENCH_NODE = "127.1.250.1";
+const BENCH_NODE_PORT = 31999;
+
+/** The echo server's program, from examples/echo/echo.yaml (its `deno eval` argument). */
+async function echoProgram(): Promise<string> {
+  const path = new URL("../examples/echo/echo.yaml", import.meta.url);
+  const docs = (await Deno.readTextFile(path)).split(/^---$/m).map((d) => parseYaml(d));
+  const deployment = docs.find((d) => d?.kind === "Deployment");
+  return deployment.spec.template.spec.containers[0].args[0];
+}
+
+/** A child process, stopped with SIGTERM when disposed. */
+function spawn(args: string[], env: Record<string, string>): AsyncDisposable {
+  const proc = new Deno.Command(Deno.execPath(), {
+    args,
+    env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  return {
+    async [Symbol.asyncDispose]() {
+      try {
+        proc.kill("SIGTERM");
+      } catch { /* gone */ }
+      await proc.status;
+    },
+  };
+}
+
+/** Reads one HTTP/1.1 response (Content-Length framed) from `conn`; false at EOF. */
+async function readResponse(conn: Deno.Conn, buf: Uint8Array): Promise<boolean> {
+  let text = "";
+  for (;;) {
+    const head = text.indexOf("\r\n\r\n");
+    if (head >= 0) {
+      const length = Number(/content-length: *(\d+)/i.exec(text.slice(0, head))?.[1] ?? 0);
+      if (text.length >= head + 4 + length) return true;
+    }
+    const n = await conn.read(buf);
+    if (n === null) return false;
+    text += new TextDecoder().decode(buf.subarray(0, n));
+  }
+}
+
+const REQUEST = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: bench\r\n\r\n");
+
+/** One request on a connection of its own. */
+async function requestOnce(hostname: string, port: number): Promise<void> {
+  const conn = await Deno.connect({ hostname, port });
+  try {
+    await conn.write(REQUEST);
+    if (!(await readResponse(conn, new Uint8Array(4096)))) throw new Error("No response");
+  } finally {
+    conn.close();
+  }
+}
+
+/** Waits until `hostname:port` answers a request. */
+async function waitForAnswer(hostname: string, port: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      return await requestOnce(hostname, port);
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+async function benchProxy(n: number) {
+  await using env = await startEnv();
+  console.log(
+    `kube-proxy NodePort ${BENCH_NODE}:${BENCH_NODE_PORT} vs the pod ${BENCH_POD.ip}:${BENCH_POD.port}` +
+      ` (${n} requests; echo server and kube-proxy as processes of their own)`,
+  );
+  await using _pod = spawn(["eval", await echoProgram()], {
+    POD_IP: BENCH_POD.ip,
+    HOSTNAME: "bench-echo",
+  });
+  await env.client.create<Service>("services", {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "bench", namespace: "default" },
+    spec: { type: "NodePort", ports: [{ port: 80, nodePort: BENCH_NODE_PORT }] },
+  });
+  await env.client.create<Endpoints>("endpoints", {
+    apiVersion: "v1",
+    kind: "Endpoints",
+    metadata: { name: "bench", namespace: "default" },
+    subsets: [{ addresses: [{ ip: BENCH_POD.ip }], ports: [{ port: BENCH_POD.port }] }],
+  });
+  await using _proxy = spawn(
+    ["run", "-A", new URL("../agents/kube-proxy/main.ts", import.meta.url).pathname],
+    {
+      KUBELAB_NATS_URL: env.natsUrl,
+      KUBELAB_NODE_NAME: "bench-node",
+      KUBELAB_NODE_ADDRESS: BENCH_NODE,
+      KUBELAB_CLUSTER_IP_MODE: "node",
+      KUBELAB_PROXY_HEALTHZ_ADDR: "off",
+      KUBELAB_LOG_LEVEL: "error",
+    },
+  );
+  await waitForAnswer(BENCH_POD.ip, BENCH_POD.port);
+  await waitForAnswer(BENCH_NODE, BENCH_NODE_PORT);
+  const compare = (direct: Figures, proxied: Figures) =>
+    console.log(
+      `${"".padEnd(34)} proxy adds p50 ${(proxied.p50 - direct.p50).toFixed(2)} ms, p99 ${
+        (proxied.p99 - direct.p99).toFixed(2)
+      } ms; ${(100 * proxied.opsPerSecond / direct.opsPerSecond).toFixed(0)}% of direct ops/s`,
+    );
+  for (const concurrency of [1, 32]) {
+    const what = `new conn, ${concurrency} in flight`;
+    const direct = await measure(
+      `direct, ${what}`,
+      n,
+      concurrency,
+      () => requestOnce(BENCH_POD.ip, BENCH_POD.port),
+    );
+    const proxied = await measure(
+      `proxy,  ${what}`,
+      n,
+      concurrency,
+      () => requestOnce(BENCH_NODE, BENCH_NODE_PORT),
+    );
+    compare(direct, proxied);
+  }
+  // One kept-alive connection: only the byte copying is added, not the accept and the dial.
+  const keptAlive = async (label: string, hostname: string, port: number) => {
+    const conn = await Deno.connect({ hostname, port });
+    const buf = new Uint8Array(4096);
+    try {
+      return await measure(`${label} kept-alive, 1 in flight`, n, 1, async () => {
+        await conn.write(REQUEST);
+        if (!(await readResponse(conn, buf))) throw new Error("Connection closed");
+      });
+    } finally {
+      conn.close();
+    }
+  };
+  compare(
+    await keptAlive("direct,", BENCH_POD.ip, BENCH_POD.port),
+    await keptAlive("proxy, ", BENCH_NODE, BENCH_NODE_PORT),
+  );
+}
+
 const BENCHES: Record<string, (n: number) => Promise<void>> = {
   state: benchState,
   watch: benchWatch,
+  proxy: benchProxy,
 };
 
 if (import.meta.main) {

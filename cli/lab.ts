@@ -31,7 +31,8 @@ Options:
   --nodes N         worker nodes (default 3)
   --dir DIR         lab directory: NATS store, logs, lab.json (default .kubelab)
   --profile NAME    timing profile: default (Kubernetes' timings) or fast (default: default)
-  --runtime NAME    container runtime backend of every node: fake (default: fake)
+  --runtime NAME    container runtime backend of every node: fake, or process for real
+                    processes (as root: pod IPs on lo, so Services carry traffic) (default: fake)
   --port N          NATS client port; 0 picks a free one (default 4222)
   --http-port N     state service HTTP port; 0 picks a free one (default 8080)
   --monitor-port N  NATS monitoring port; 0 picks a free one (default 8222)

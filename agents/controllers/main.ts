@@ -1,8 +1,8 @@
 /**
  * The controllers process: `deno run -A agents/controllers/main.ts`, kubelab's
  * kube-controller-manager. Connects to NATS (`KUBELAB_NATS_URL`), runs the Deployment, ReplicaSet,
- * node lifecycle, taint eviction and garbage collector controllers until SIGINT or SIGTERM, then
- * finishes its writes and exits 0.
+ * node lifecycle, taint eviction, garbage collector and endpoints controllers until SIGINT or
+ * SIGTERM, then finishes its writes and exits 0.
  * @module
  */
 import { type AgentContext, runAgent } from "../../shared/agent.ts";

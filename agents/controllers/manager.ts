@@ -9,6 +9,7 @@ import type { Clock } from "../../shared/clock.ts";
 import type { Logger } from "../../shared/log.ts";
 import type { TimingProfile } from "../../shared/timing.ts";
 import { DeploymentController } from "./deployment.ts";
+import { EndpointsController } from "./endpoints.ts";
 import { GarbageCollector } from "./garbage_collector.ts";
 import { SharedInformerFactory } from "./informers.ts";
 import { NodeLifecycleController } from "./node_lifecycle.ts";
@@ -22,6 +23,7 @@ export const CONTROLLER_NAMES = [
   "node-lifecycle",
   "taint-eviction",
   "garbage-collector",
+  "endpoints",
 ] as const;
 /** One of {@linkcode CONTROLLER_NAMES}. */
 export type ControllerName = typeof CONTROLLER_NAMES[number];
@@ -130,6 +132,17 @@ export class ControllerManager implements AsyncDisposable {
     }
     if (enabled.has("garbage-collector")) {
       controllers.push(new GarbageCollector({ client, informers, clock, log }));
+    }
+    if (enabled.has("endpoints")) {
+      controllers.push(
+        new EndpointsController({
+          client,
+          informers,
+          recorder: recorder("endpoint-controller"),
+          clock,
+          log,
+        }),
+      );
     }
     const aborted = new Promise<void>((resolve) => {
       if (signal.aborted) resolve();

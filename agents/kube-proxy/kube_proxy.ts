@@ -1,7 +1,9 @@
 /**
  * kube-proxy of one node: informers of every Service and Endpoints; on each change it recomputes the
- * routing table and, when it differs, logs "Routes updated" and publishes it on
- * `kl.node.<node>.proxy.routes`. Forwarding real TCP comes in a later issue.
+ * routing table (routes.ts), makes its listeners forward it (proxier.ts) and, when the table or a
+ * listener's state differs, logs "Routes updated" and publishes it on `kl.node.<node>.proxy.routes`.
+ * Every forwarded connection is published on `kl.node.<node>.proxy.connections` when it opens and
+ * closes. `/healthz` reports the sync state.
  * @module
  */
 import type { Endpoints, Service } from "../../shared/api/core.ts";
@@ -11,28 +13,58 @@ import type { ApiClient } from "../../shared/client/client.ts";
 import { Informer } from "../../shared/client/watch.ts";
 import type { Clock } from "../../shared/clock.ts";
 import type { Logger } from "../../shared/log.ts";
+import { type ClusterIPMode, type LoopbackAddresses, loopbackAddresses } from "./cluster_ip.ts";
+import type { Dial } from "./dial.ts";
+import { healthzHandler, type SyncState } from "./healthz.ts";
+import type { DuplexConn } from "./pipe.ts";
+import { type ConnectionRecord, type ListenerStatus, Proxier } from "./proxier.ts";
 import { computeRoutes, formatRoute, type Route } from "./routes.ts";
 
 /** kube-proxy's syncPeriod: the table is republished this often even when nothing changed. */
 export const SYNC_PERIOD_MS = 30_000;
+
+/** kube-proxy's health timeout: 2 × syncPeriod. */
+export const HEALTH_TIMEOUT_MS = 2 * SYNC_PERIOD_MS;
+
+/** How long in-flight connections may take to finish when the proxy stops. */
+export const DEFAULT_DRAIN_MS = 5_000;
+
+/** A route with where it listens. */
+export type PublishedRoute = Route & { listener?: ListenerStatus };
 
 /** What is published on `kl.node.<node>.proxy.routes`. */
 export interface RoutesMessage {
   node: string;
   /** RFC 3339 time of the change. */
   updatedAt: string;
-  routes: Route[];
+  /** How cluster IPs are realised on this node. */
+  clusterIPMode: ClusterIPMode;
+  routes: PublishedRoute[];
 }
 
 /** Options for {@linkcode KubeProxy}. */
 export interface KubeProxyOptions {
   client: ApiClient;
-  /** Where the table is published. @default client.bus */
+  /** Where the table and connections are published. @default client.bus */
   bus?: Bus;
   clock: Clock;
   log: Logger;
   signal: AbortSignal;
   nodeName: string;
+  /** The node's address. @default "127.0.0.1" */
+  nodeAddress?: string;
+  /** Where NodePorts listen. @default nodeAddress */
+  nodePortAddress?: string;
+  /** How cluster IPs are realised (cluster_ip.ts). @default "node" */
+  clusterIPMode?: ClusterIPMode;
+  /** @default loopbackAddresses() */
+  addresses?: LoopbackAddresses;
+  /** `host:port` of `/healthz`; none when undefined or "". */
+  healthzAddress?: string;
+  /** @default DEFAULT_DRAIN_MS */
+  drainMs?: number;
+  /** Dialling backends. @default dialTcp */
+  dial?: Dial<DuplexConn>;
 }
 
 /** One node's kube-proxy. */
@@ -42,11 +74,18 @@ export class KubeProxy {
   readonly #controller = new AbortController();
   readonly #services: Informer<Service>;
   readonly #endpoints: Informer<Endpoints>;
+  readonly #proxier: Proxier;
   #routes: Route[] = [];
+  #published = "";
+  #table: PublishedRoute[] = [];
   #updatedAt = "";
+  #sync: SyncState = {};
   #synced = false;
   #pending = false;
   #loop?: Promise<void>;
+  #syncing: Promise<void> = Promise.resolve();
+  #healthz?: Deno.HttpServer<Deno.NetAddr>;
+  #stopped?: Promise<void>;
 
   constructor(options: KubeProxyOptions) {
     this.#opts = options;
@@ -57,6 +96,24 @@ export class KubeProxy {
     const onEvent = () => this.#schedule();
     this.#services = new Informer<Service>({ ...common, resource: "services", onEvent });
     this.#endpoints = new Informer<Endpoints>({ ...common, resource: "endpoints", onEvent });
+    const nodeAddress = options.nodeAddress ?? "127.0.0.1";
+    this.#proxier = new Proxier({
+      nodeName: options.nodeName,
+      nodeAddress,
+      nodePortAddress: options.nodePortAddress ?? nodeAddress,
+      clusterIPMode: this.clusterIPMode,
+      addresses: options.addresses ?? loopbackAddresses(),
+      clock: options.clock,
+      log: this.#log,
+      dial: options.dial,
+      onConnection: (record) => this.#onConnection(record),
+      onListenerChange: () => this.#publishIfChanged(),
+    });
+  }
+
+  /** How cluster IPs are realised. */
+  get clusterIPMode(): ClusterIPMode {
+    return this.#opts.clusterIPMode ?? "node";
   }
 
   /** The current routing table. */
@@ -64,37 +121,86 @@ export class KubeProxy {
     return this.#routes;
   }
 
-  /** Starts both informers and publishes the first table once both are synced. */
+  /** The connections being forwarded now. */
+  get activeConnections(): number {
+    return this.#proxier.activeConnections;
+  }
+
+  /** The address `/healthz` listens on, once started. */
+  get healthzAddress(): Deno.NetAddr | undefined {
+    return this.#healthz?.addr;
+  }
+
+  /** Starts both informers, applies and publishes the first table, and serves `/healthz`. */
   async start(): Promise<void> {
     await Promise.all([this.#services.start(), this.#endpoints.start()]);
     this.#synced = true;
-    this.#sync();
+    await this.#resync();
+    if (this.#opts.healthzAddress) this.#serveHealthz(this.#opts.healthzAddress);
     this.#loop = this.#republish();
-    this.#log.info("Kube-proxy started", { routes: this.#routes.length });
+    this.#log.info("Kube-proxy started", {
+      routes: this.#routes.length,
+      clusterIPMode: this.clusterIPMode,
+    });
   }
 
-  /** Stops the informers and the republish loop. */
-  async stop(): Promise<void> {
+  /**
+   * Stops: informers and the health endpoint first, then the listeners; connections in flight get
+   * `drainMs` to finish.
+   */
+  stop(): Promise<void> {
+    return this.#stopped ??= this.#stop();
+  }
+
+  async #stop(): Promise<void> {
     this.#controller.abort();
     await Promise.allSettled([this.#loop, this.#services.done, this.#endpoints.done]);
+    await this.#healthz?.shutdown();
+    await this.#syncing;
+    await this.#proxier.stop(this.#opts.drainMs ?? DEFAULT_DRAIN_MS);
   }
 
   /** Coalesces a burst of events into one recomputation. */
   #schedule(): void {
+    this.#sync.oldestPending ??= this.#opts.clock.now();
     if (!this.#synced || this.#pending) return;
     this.#pending = true;
     queueMicrotask(() => {
       this.#pending = false;
-      this.#sync();
+      this.#syncing = this.#syncing.then(() => this.#resync());
     });
   }
 
-  #sync(): void {
+  async #resync(): Promise<void> {
+    if (this.#controller.signal.aborted) return;
+    this.#sync.oldestPending = undefined;
     const routes = computeRoutes(this.#services.list(), this.#endpoints.list());
-    if (this.#updatedAt && JSON.stringify(routes) === JSON.stringify(this.#routes)) return;
     this.#routes = routes;
+    await this.#proxier.sync(routes);
+    this.#sync.lastUpdated = this.#opts.clock.now();
+    this.#publishIfChanged();
+  }
+
+  /** Publishes the table when it, or the state of a listener, changed. */
+  #publishIfChanged(): void {
+    const routes: PublishedRoute[] = this.#routes.map((r) => {
+      const listener = this.#proxier.status(r);
+      return listener ? { ...r, listener } : r;
+    });
+    const text = JSON.stringify(routes);
+    if (this.#updatedAt && text === this.#published) return;
+    this.#published = text;
+    this.#table = routes;
     this.#updatedAt = new Date(this.#opts.clock.now()).toISOString();
-    this.#log.info("Routes updated", { count: routes.length, table: routes.map(formatRoute) });
+    this.#log.info("Routes updated", {
+      count: routes.length,
+      table: routes.map((r) =>
+        formatRoute(r) +
+        (r.listener && r.listener.state !== "listening"
+          ? ` [${r.listener.state}${r.listener.error ? `: ${r.listener.error}` : ""}]`
+          : "")
+      ),
+    });
     this.#publish();
   }
 
@@ -102,19 +208,47 @@ export class KubeProxy {
     const message: RoutesMessage = {
       node: this.#opts.nodeName,
       updatedAt: this.#updatedAt,
-      routes: this.#routes,
+      clusterIPMode: this.clusterIPMode,
+      routes: this.#table,
     };
-    (this.#opts.bus ?? this.#opts.client.bus).publish(
-      subjects.proxy(this.#opts.nodeName, "routes"),
-      message,
-    );
+    this.#bus.publish(subjects.proxy(this.#opts.nodeName, "routes"), message);
+  }
+
+  get #bus(): Bus {
+    return this.#opts.bus ?? this.#opts.client.bus;
+  }
+
+  #onConnection(record: ConnectionRecord): void {
+    this.#log.debug("Connection", { ...record });
+    this.#bus.publish(subjects.proxy(this.#opts.nodeName, "connections"), record);
+  }
+
+  #serveHealthz(address: string): void {
+    const i = address.lastIndexOf(":");
+    const handler = healthzHandler({
+      state: () => this.#sync,
+      now: () => this.#opts.clock.now(),
+      healthTimeoutMs: HEALTH_TIMEOUT_MS,
+    });
+    try {
+      this.#healthz = Deno.serve({
+        hostname: address.slice(0, i),
+        port: Number(address.slice(i + 1)),
+        onListen: () => {},
+      }, handler);
+    } catch (err) {
+      // kube-proxy goes on without its health endpoint rather than not proxying at all.
+      this.#log.warn("Cannot serve /healthz", { address, error: err });
+    }
   }
 
   async #republish(): Promise<void> {
     const signal = this.#controller.signal;
     while (!signal.aborted) {
       await this.#opts.clock.sleep(SYNC_PERIOD_MS, signal).catch(() => {});
-      if (!signal.aborted) this.#publish();
+      if (signal.aborted) break;
+      this.#proxier.cleanupStaleStickySessions();
+      this.#publish();
     }
   }
 }

@@ -26,7 +26,7 @@ export function describeService(
   const w = new DescribeWriter();
   const spec = svc.spec ?? {};
   writeHeader(w, svc);
-  w.line(0, `Selector:\t${formatLabels(spec.selector).replace("<none>", "")}`);
+  w.line(0, `Selector:\t${formatLabels(spec.selector)}`);
   w.line(0, `Type:\t${spec.type ?? "ClusterIP"}`);
   w.line(0, `IP:\t${spec.clusterIP ?? ""}`);
   if (spec.clusterIPs?.length) w.line(0, `IPs:\t${spec.clusterIPs.join(",")}`);

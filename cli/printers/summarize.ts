@@ -209,6 +209,43 @@ function criEvent(d: Obj): string {
   return `${str(d.type) ?? "EVENT"} pod=${pod}${container ? ` container=${container}` : ""}`;
 }
 
+/** `default/web:http`, or `default/web` for an unnamed port. */
+function servicePort(d: Obj): string {
+  const service = str(d.service) ?? "?";
+  return str(d.portName) ? `${service}:${d.portName}` : service;
+}
+
+/**
+ * A kube-proxy's routing table: how many routes, then each as `<service port> <type> <frontend> → N`
+ * (a listener that does not listen says so), the first three only.
+ */
+function proxyRoutes(routes: unknown[]): string {
+  const shown = routes.slice(0, 3).map(obj).map((r) => {
+    const endpoints = Array.isArray(r.endpoints) ? r.endpoints.length : 0;
+    const state = str(obj(r.listener).state);
+    const note = state && state !== "listening" ? ` (${state})` : "";
+    return `${servicePort(r)} ${str(r.type) ?? "?"} ${
+      str(r.frontend) ?? "?"
+    } → ${endpoints}${note}`;
+  });
+  const more = routes.length > 3 ? `, +${routes.length - 3} more` : "";
+  const count = `${routes.length} route${routes.length === 1 ? "" : "s"}`;
+  return `routes ${count}${shown.length ? `: ${shown.join(", ")}${more}` : ""}`;
+}
+
+/** A kube-proxy connection record: `open default/web:http 127.0.0.1:51000 → 10.244.1.2:8080 …`. */
+function proxyConnection(d: Obj): string {
+  const event = str(d.event) ?? "connection";
+  const via = `via ${str(d.type) ?? "?"} ${str(d.frontend) ?? "?"}`;
+  const head = `${event} ${servicePort(d)} ${str(d.client) ?? "?"}`;
+  if (event === "reject") return `${head} ${via}: ${str(d.error) ?? "no backend"}`;
+  const to = `${head} → ${str(d.endpoint) ?? "?"} ${via}`;
+  if (event !== "close") return to;
+  const bytes = `${str(d.bytesIn) ?? 0} B in, ${str(d.bytesOut) ?? 0} B out`;
+  const error = str(d.error) ? `, ${d.error}` : "";
+  return `${to} ${bytes}, ${str(d.durationMs) ?? "?"} ms${error}`;
+}
+
 /**
  * The summary of one message. `data` is the parsed JSON payload, the text when it was not JSON, or
  * undefined when it was empty.
@@ -223,6 +260,10 @@ export function summarize(subject: string, data: unknown): string {
   if (tokens[1] === "node" && tokens.length >= 5) {
     const [, , , area, verb] = tokens;
     if (area === "cri") return verb === "events" ? criEvent(data) : criCall(verb, data);
+    if (area === "proxy" && verb === "routes" && Array.isArray(data.routes)) {
+      return proxyRoutes(data.routes);
+    }
+    if (area === "proxy" && verb === "connections") return proxyConnection(data);
     const detail = brief(data, 4);
     return `${area} ${verb}${detail ? ` ${detail}` : ""}`;
   }

@@ -209,6 +209,73 @@ Deno.test("summarize shows kubelet and kube-proxy messages by their fields", () 
   );
 });
 
+Deno.test("summarize shows a kube-proxy's routing table and its connections", () => {
+  const route = {
+    service: "default/echo",
+    portName: "http",
+    protocol: "TCP",
+    type: "ClusterIP",
+    frontend: "10.96.0.10:80",
+    endpoints: ["10.244.1.2:8080", "10.244.2.2:8080"],
+    listener: { listen: "10.96.0.10:80", state: "standby" },
+  };
+  const nodePort = {
+    ...route,
+    type: "NodePort",
+    frontend: "*:30080",
+    listener: { listen: "127.1.0.1:30080", state: "listening" },
+  };
+  const base = {
+    node: "node-1",
+    id: 7,
+    service: "default/echo",
+    portName: "http",
+    type: "NodePort",
+    frontend: "127.1.0.1:30080",
+    client: "127.0.0.1:51000",
+  };
+  const table: [string, unknown, string][] = [
+    [
+      "kl.node.node-1.proxy.routes",
+      { node: "node-1", routes: [route, nodePort] },
+      "routes 2 routes: default/echo:http ClusterIP 10.96.0.10:80 → 2 (standby), " +
+      "default/echo:http NodePort *:30080 → 2",
+    ],
+    ["kl.node.node-1.proxy.routes", { node: "node-1", routes: [] }, "routes 0 routes"],
+    [
+      "kl.node.node-1.proxy.routes",
+      { routes: [route, route, route, route] },
+      "routes 4 routes: default/echo:http ClusterIP 10.96.0.10:80 → 2 (standby), " +
+      "default/echo:http ClusterIP 10.96.0.10:80 → 2 (standby), " +
+      "default/echo:http ClusterIP 10.96.0.10:80 → 2 (standby), +1 more",
+    ],
+    [
+      "kl.node.node-1.proxy.connections",
+      { ...base, event: "open", endpoint: "10.244.1.2:8080" },
+      "open default/echo:http 127.0.0.1:51000 → 10.244.1.2:8080 via NodePort 127.1.0.1:30080",
+    ],
+    [
+      "kl.node.node-1.proxy.connections",
+      {
+        ...base,
+        event: "close",
+        endpoint: "10.244.1.2:8080",
+        bytesIn: 78,
+        bytesOut: 140,
+        durationMs: 3,
+      },
+      "close default/echo:http 127.0.0.1:51000 → 10.244.1.2:8080 via NodePort 127.1.0.1:30080 " +
+      "78 B in, 140 B out, 3 ms",
+    ],
+    [
+      "kl.node.node-1.proxy.connections",
+      { ...base, event: "reject", error: "no endpoints available" },
+      "reject default/echo:http 127.0.0.1:51000 via NodePort 127.1.0.1:30080: no endpoints available",
+    ],
+  ];
+  for (const [subject, data, want] of table) assert.equal(summarize(subject, data), want);
+});
+
 Deno.test("summarize shows replies as ok or as their failure", () => {
   assert.equal(summarize("_INBOX.abc.1", POD), "reply ok pod default/web-1 rv=123");
   assert.equal(
