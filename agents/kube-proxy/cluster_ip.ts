@@ -13,49 +13,31 @@
  * `auto` is `alias` when running as root and adding (then removing) an address on `lo` works.
  * @module
  */
+import {
+  type LoopbackAddresses,
+  loopbackAddresses as sharedLoopback,
+  type RunCommand,
+  runCommand,
+} from "../../shared/loopback.ts";
 
 /** A mode of cluster-IP realisation. */
 export type ClusterIPMode = "alias" | "node";
 
-/** Runs a command; the seam through which tests replace `ip`. */
-export type RunCommand = (
-  command: string,
-  args: string[],
-) => Promise<{ success: boolean; stderr: string }>;
+export type { LoopbackAddresses, RunCommand };
+export { runCommand };
 
-/** Runs a command with Deno.Command; a missing binary is a failure, not an exception. */
-export const runCommand: RunCommand = async (command, args) => {
-  try {
-    const out = await new Deno.Command(command, { args, stdout: "null", stderr: "piped" }).output();
-    return { success: out.success, stderr: new TextDecoder().decode(out.stderr).trim() };
-  } catch (err) {
-    return { success: false, stderr: (err as Error).message };
-  }
-};
-
-/** Adds and removes /32 addresses on the loopback interface. */
-export interface LoopbackAddresses {
-  /** Adds `ip`; succeeds when it is there already. */
-  add(ip: string): Promise<void>;
-  /** Removes `ip`; succeeds when it is gone already. */
-  remove(ip: string): Promise<void>;
-}
-
-/** {@linkcode LoopbackAddresses} with `ip addr add|del <ip>/32 dev lo`. */
-export function loopbackAddresses(run: RunCommand = runCommand): LoopbackAddresses {
+/** The loopback addresses of cluster IPs; errors name the cluster IP. */
+export function loopbackAddresses(run?: RunCommand): LoopbackAddresses {
+  const lo = sharedLoopback(run);
   return {
-    async add(ip) {
-      const r = await run("ip", ["addr", "add", `${ip}/32`, "dev", "lo"]);
-      if (!r.success && !/already assigned|File exists/i.test(r.stderr)) {
-        throw new Error(`Cannot add cluster IP ${ip}: ip addr add ${ip}/32 dev lo: ${r.stderr}`);
-      }
-    },
-    async remove(ip) {
-      const r = await run("ip", ["addr", "del", `${ip}/32`, "dev", "lo"]);
-      if (!r.success && !/not found|Cannot assign/i.test(r.stderr)) {
-        throw new Error(`Cannot remove cluster IP ${ip}: ip addr del ${ip}/32 dev lo: ${r.stderr}`);
-      }
-    },
+    add: (ip) =>
+      lo.add(ip).catch((err) => {
+        throw new Error(`Cannot add cluster IP ${ip}: ${err.message}`);
+      }),
+    remove: (ip) =>
+      lo.remove(ip).catch((err) => {
+        throw new Error(`Cannot remove cluster IP ${ip}: ${err.message}`);
+      }),
   };
 }
 

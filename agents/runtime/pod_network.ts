@@ -11,6 +11,7 @@
  * @module
  */
 import { apiError } from "../../shared/api/errors.ts";
+import { loopbackAddresses, type RunCommand, runCommand } from "../../shared/loopback.ts";
 import { type Cidr, ipToNumber, numberToIp } from "./ipam.ts";
 
 /** A mode of {@linkcode PodNetwork}. */
@@ -19,21 +20,7 @@ export type PodNetworkMode = "loopback" | "port-block";
 /** The address every pod reports in `port-block` mode. */
 export const PORT_BLOCK_POD_IP = "127.0.0.1";
 
-/** Runs a command; the seam through which tests replace `ip`. */
-export type RunCommand = (
-  command: string,
-  args: string[],
-) => Promise<{ success: boolean; stderr: string }>;
-
-/** Runs a command with Deno.Command; a missing binary is a failure, not an exception. */
-export const runCommand: RunCommand = async (command, args) => {
-  try {
-    const out = await new Deno.Command(command, { args, stdout: "null", stderr: "piped" }).output();
-    return { success: out.success, stderr: new TextDecoder().decode(out.stderr).trim() };
-  } catch (err) {
-    return { success: false, stderr: (err as Error).message };
-  }
-};
+export { type RunCommand, runCommand };
 
 /** What a sandbox gets from the network. */
 export interface PodAddress {
@@ -63,27 +50,20 @@ function podEnv(podIP: string, offset: number): Record<string, string> {
 
 /** `loopback` mode: pod IPs as /32 addresses on `lo`. */
 export function loopbackNetwork(run: RunCommand = runCommand): PodNetwork {
+  const lo = loopbackAddresses(run);
   return {
     mode: "loopback",
     async attach(ip) {
-      const r = await run("ip", ["addr", "add", `${ip}/32`, "dev", "lo"]);
-      // "Address already assigned": left by a runtime that died; it is this pod's now.
-      if (!r.success && !/already assigned|File exists/i.test(r.stderr)) {
-        throw apiError(
-          "InternalError",
-          `failed to setup network for sandbox: ip addr add ${ip}/32 dev lo: ${r.stderr}`,
-        );
-      }
+      // An address already there was left by a runtime that died; it is this pod's now.
+      await lo.add(ip).catch((err) => {
+        throw apiError("InternalError", `failed to setup network for sandbox: ${err.message}`);
+      });
       return { podIP: ip, env: podEnv(ip, 0) };
     },
     async detach(ip) {
-      const r = await run("ip", ["addr", "del", `${ip}/32`, "dev", "lo"]);
-      if (!r.success && !/not found|Cannot assign/i.test(r.stderr)) {
-        throw apiError(
-          "InternalError",
-          `failed to tear down network of sandbox: ip addr del ${ip}/32 dev lo: ${r.stderr}`,
-        );
-      }
+      await lo.remove(ip).catch((err) => {
+        throw apiError("InternalError", `failed to tear down network of sandbox: ${err.message}`);
+      });
     },
   };
 }
