@@ -394,17 +394,7 @@ export class ProcessRuntime implements RuntimeBackend {
     let child: Deno.ChildProcess;
     try {
       await checkDirectory(c.cwd);
-      child = new Deno.Command(c.argv[0], {
-        args: c.argv.slice(1),
-        env: c.env,
-        clearEnv: true,
-        cwd: c.cwd,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-        // A session of its own: the container's processes are that session, killed together.
-        detached: true,
-      }).spawn();
+      child = spawnIn(c, c.argv);
     } catch (err) {
       const message = startErrorMessage(c, err as Error);
       c.state = "CONTAINER_EXITED";
@@ -492,16 +482,7 @@ export class ProcessRuntime implements RuntimeBackend {
     }
     let child: Deno.ChildProcess;
     try {
-      child = new Deno.Command(req.cmd[0], {
-        args: req.cmd.slice(1),
-        env: c.env,
-        clearEnv: true,
-        cwd: c.cwd,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-        detached: true,
-      }).spawn();
+      child = spawnIn(c, req.cmd);
     } catch {
       return {
         stdout: "",
@@ -869,4 +850,24 @@ async function removeAll(path: string): Promise<void> {
   await Deno.remove(path, { recursive: true }).catch((err) => {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   });
+}
+
+/**
+ * Starts `argv` as the container sees commands: its environment only, its working directory, output
+ * piped, in a session of its own (so the command's processes are killed together).
+ */
+function spawnIn(
+  c: { env: Record<string, string>; cwd: string },
+  argv: string[],
+): Deno.ChildProcess {
+  return new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    env: c.env,
+    clearEnv: true,
+    cwd: c.cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    detached: true,
+  }).spawn();
 }
