@@ -14,7 +14,8 @@ import type {
   PodSandboxConfig,
 } from "../../shared/cri/api.ts";
 import { FAKE_IMAGE_MISSING } from "./fake_script.ts";
-import { ipToNumber, parseCidr, podRange } from "./ipam.ts";
+import { ipToNumber } from "../../shared/net/cidr.ts";
+import { parseCidr, podRange } from "./ipam.ts";
 
 /** What a test wants a container to do; each harness knows how to make its backend do it. */
 export type Behaviour =

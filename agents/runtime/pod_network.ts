@@ -12,7 +12,7 @@
  */
 import { apiError } from "../../shared/api/errors.ts";
 import { loopbackAddresses, type RunCommand, runCommand } from "../../shared/loopback.ts";
-import { type Cidr, ipToNumber, numberToIp } from "./ipam.ts";
+import { type Cidr, ipToNumber, numberToIp } from "../../shared/net/cidr.ts";
 
 /** A mode of {@linkcode PodNetwork}. */
 export type PodNetworkMode = "loopback" | "port-block";

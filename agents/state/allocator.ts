@@ -5,6 +5,7 @@
  * @module
  */
 import type { FieldError } from "../../shared/api/errors.ts";
+import { ipToNumber, numberToIp } from "../../shared/net/cidr.ts";
 
 /** The service CIDR, 10.96.0.0/16, as kube-apiserver's default `--service-cluster-ip-range` in kubeadm. */
 export const SERVICE_CIDR = { base: ipToNumber("10.96.0.0"), bits: 16 } as const;
@@ -14,18 +15,6 @@ export const KUBERNETES_SERVICE_IP = "10.96.0.1";
 
 /** `--service-node-port-range` default. */
 export const NODE_PORT_RANGE = { min: 30000, max: 32767 } as const;
-
-/** `10.96.0.5` → its 32-bit number. */
-export function ipToNumber(ip: string): number {
-  const parts = ip.split(".").map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return NaN;
-  return ((parts[0] << 24) >>> 0) + (parts[1] << 16) + (parts[2] << 8) + parts[3];
-}
-
-/** A 32-bit number → dotted quad. */
-export function numberToIp(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
-}
 
 /** Whether `ip` may be allocated: inside the CIDR, not its network or broadcast address. */
 export function inServiceRange(ip: string): boolean {
