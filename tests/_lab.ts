@@ -16,13 +16,23 @@ export interface Lab extends AsyncDisposable {
   output(): string;
 }
 
+/** Options for {@linkcode startLab}. */
+export interface StartLabOptions {
+  /** Worker nodes. @default 3 */
+  nodes?: number;
+  /** A command that runs the lab, e.g. `["ip", "netns", "exec", "ns"]`. @default none */
+  prefix?: string[];
+}
+
 /** Starts `deno task lab --nodes N --profile fast` and resolves once it says it is up. */
-export async function startLab(nodes = 3): Promise<Lab> {
+export async function startLab(options: StartLabOptions | number = {}): Promise<Lab> {
+  const { nodes = 3, prefix = [] } = typeof options === "number" ? { nodes: options } : options;
   const dir = await Deno.makeTempDir({ prefix: "kubelab-e2e-" });
   const args = ["task", "lab", "--nodes", String(nodes), "--dir", dir, "--profile", "fast"];
   for (const port of ["--port", "--http-port", "--monitor-port"]) args.push(port, "0");
-  const proc = new Deno.Command(Deno.execPath(), {
-    args,
+  const [program, ...rest] = [...prefix, Deno.execPath(), ...args];
+  const proc = new Deno.Command(program, {
+    args: rest,
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
@@ -39,7 +49,7 @@ export async function startLab(nodes = 3): Promise<Lab> {
     if (Date.now() > deadline) {
       proc.kill("SIGKILL");
       await proc.status;
-      throw new Error(`Lab did not come up in 90 s:\n${out}`);
+      throw new Error(`Lab did not come up in 90 s:\n${out}${await logTails(dir)}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -61,9 +71,15 @@ export async function startLab(nodes = 3): Promise<Lab> {
 }
 
 /** Runs `deno task kubelab ARGS…` against the lab, as a user would from the repository. */
-export async function kubelab(natsUrl: string, ...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", "kubelab", ...args],
+export function kubelab(natsUrl: string, ...args: string[]) {
+  return kubelabWith([], natsUrl, ...args);
+}
+
+/** {@linkcode kubelab} run under `prefix` (e.g. `ip netns exec ns`). */
+export async function kubelabWith(prefix: string[], natsUrl: string, ...args: string[]) {
+  const [program, ...rest] = [...prefix, Deno.execPath(), "task", "--quiet", "kubelab", ...args];
+  const out = await new Deno.Command(program, {
+    args: rest,
     cwd: ROOT,
     env: { KUBELAB_NATS_URL: natsUrl, NO_COLOR: "1" },
     stdout: "piped",
@@ -78,4 +94,16 @@ export async function stopLab(lab: Lab): Promise<{ code: number; output: string 
   lab.proc.kill("SIGTERM");
   const { code } = await lab.proc.status;
   return { code, output: lab.output() };
+}
+
+/** The last lines of every agent log of a lab directory, for a failure message. */
+async function logTails(dir: string, lines = 15): Promise<string> {
+  let out = "";
+  try {
+    for await (const e of Deno.readDir(`${dir}/logs`)) {
+      const text = await Deno.readTextFile(`${dir}/logs/${e.name}`);
+      out += `\n--- ${e.name}\n${text.trimEnd().split("\n").slice(-lines).join("\n")}`;
+    }
+  } catch { /* no logs */ }
+  return out;
 }

@@ -14,6 +14,7 @@ import { Informer } from "../../shared/client/watch.ts";
 import type { Clock } from "../../shared/clock.ts";
 import type { Logger } from "../../shared/log.ts";
 import { type ClusterIPMode, type LoopbackAddresses, loopbackAddresses } from "./cluster_ip.ts";
+import type { LabNetwork } from "../../shared/net/lab_network.ts";
 import type { Dial } from "./dial.ts";
 import { healthzHandler, type SyncState } from "./healthz.ts";
 import type { DuplexConn } from "./pipe.ts";
@@ -65,6 +66,8 @@ export interface KubeProxyOptions {
   drainMs?: number;
   /** Dialling backends. @default dialTcp */
   dial?: Dial<DuplexConn>;
+  /** Which endpoints may be dialled. @default new LabNetwork() (loopback and this host's interfaces) */
+  network?: LabNetwork;
 }
 
 /** One node's kube-proxy. */
@@ -106,6 +109,7 @@ export class KubeProxy {
       clock: options.clock,
       log: this.#log,
       dial: options.dial,
+      network: options.network,
       onConnection: (record) => this.#onConnection(record),
       onListenerChange: () => this.#publishIfChanged(),
     });

@@ -11,11 +11,15 @@
  *   (Service ports on the node's address) or `auto` (alias when it works);
  * - `KUBELAB_PROXY_HEALTHZ_ADDR` (default `<node address>:10256`; `off` for none): `/healthz`;
  * - `KUBELAB_PROXY_DRAIN_SECONDS` (default 5): how long connections in flight may finish on SIGTERM;
+ * - `KUBELAB_LAB_NETWORKS` (default none): networks the lab created whose every address may be dialled
+ *   (`interfaces` in compose: the container's own networks); loopback and addresses on this host's
+ *   interfaces always may, nothing else ever is (shared/net/lab_network.ts);
  * - runAgent's `KUBELAB_NATS_URL`, `KUBELAB_PROFILE`, `KUBELAB_LOG_LEVEL`.
  * @module
  */
 import { env, runAgent } from "../../shared/agent.ts";
 import { ApiClient } from "../../shared/client/client.ts";
+import { LabNetwork, parseLabNetworks } from "../../shared/net/lab_network.ts";
 import { chooseClusterIPMode, type ClusterIPMode } from "./cluster_ip.ts";
 import { KubeProxy } from "./kube_proxy.ts";
 
@@ -35,6 +39,10 @@ await runAgent("kube-proxy", async ({ bus, clock, log, signal }) => {
   if (!Number.isFinite(drainSeconds) || drainSeconds < 0) {
     throw new RangeError(`Invalid KUBELAB_PROXY_DRAIN_SECONDS "${drain}": use a number of seconds`);
   }
+  const network = new LabNetwork({ networks: parseLabNetworks(env("KUBELAB_LAB_NETWORKS")) });
+  log.info("Dialling only the lab's addresses", {
+    networks: ["loopback", "interfaces", ...network.networks].join(","),
+  });
   const proxy = new KubeProxy({
     client: new ApiClient(bus),
     clock,
@@ -46,6 +54,7 @@ await runAgent("kube-proxy", async ({ bus, clock, log, signal }) => {
     clusterIPMode: await chooseClusterIPMode(requested as ClusterIPMode | "auto"),
     healthzAddress: healthz === "off" ? undefined : healthz,
     drainMs: drainSeconds * 1000,
+    network,
   });
   await proxy.start();
   return { stop: () => proxy.stop() };

@@ -11,7 +11,8 @@
 import type { Clock, Timer } from "../../shared/clock.ts";
 import type { Logger } from "../../shared/log.ts";
 import type { ClusterIPMode, LoopbackAddresses } from "./cluster_ip.ts";
-import { type Dial, dialTcp, splitHostPort, tryConnectEndpoints } from "./dial.ts";
+import { LabNetwork } from "../../shared/net/lab_network.ts";
+import { type Dial, dialTcp, guardDial, splitHostPort, tryConnectEndpoints } from "./dial.ts";
 import { LoadBalancerRR } from "./load_balancer.ts";
 import { type DuplexConn, pipe } from "./pipe.ts";
 import { type Route, servicePortKey } from "./routes.ts";
@@ -83,6 +84,8 @@ export interface ProxierOptions {
   balancer?: LoadBalancerRR;
   /** @default dialTcp */
   dial?: Dial<DuplexConn>;
+  /** Which endpoints may be dialled; the others are rejected undialled. @default new LabNetwork() */
+  network?: LabNetwork;
   /** @default ENDPOINT_DIAL_TIMEOUTS_MS */
   dialTimeoutsMs?: readonly number[];
   /** @default RETRY_BIND_MS */
@@ -114,6 +117,7 @@ interface Tracked {
 export class Proxier {
   readonly #opts: ProxierOptions;
   readonly #balancer: LoadBalancerRR;
+  readonly #dial: Dial<DuplexConn>;
   readonly #frontends = new Map<string, Frontend>();
   /** The status of each route, by {@linkcode routeId}. */
   #status = new Map<string, ListenerStatus>();
@@ -130,6 +134,7 @@ export class Proxier {
   constructor(opts: ProxierOptions) {
     this.#opts = opts;
     this.#balancer = opts.balancer ?? new LoadBalancerRR();
+    this.#dial = guardDial(opts.network ?? new LabNetwork(), opts.dial ?? dialTcp);
   }
 
   /** The connections being forwarded now. */
@@ -425,7 +430,7 @@ export class Proxier {
     const key = servicePortKey(route);
     const dialed = await tryConnectEndpoints(
       (reset) => this.#balancer.next(key, addr.hostname, reset, clock.now()),
-      this.#opts.dial ?? dialTcp,
+      this.#dial,
       this.#opts.dialTimeoutsMs,
     );
     const failures = dialed.failures.map((f) => `${f.endpoint}: ${f.error}`).join("; ");

@@ -22,6 +22,7 @@ import type { CriClient } from "../../shared/cri/client.ts";
 import type { CriReply } from "../../shared/cri/api.ts";
 import type { Logger } from "../../shared/log.ts";
 import type { TimingProfile } from "../../shared/timing.ts";
+import type { LabNetwork } from "../../shared/net/lab_network.ts";
 import {
   activeDeadline,
   DEADLINE_EXCEEDED_MESSAGE,
@@ -87,6 +88,8 @@ export interface KubeletOptions {
   osImage?: string;
   /** @default "unknown" */
   kernelVersion?: string;
+  /** Which hosts probes and hooks may dial. @default new LabNetwork() */
+  network?: Pick<LabNetwork, "refusal">;
 }
 
 /**
@@ -177,7 +180,7 @@ export class Kubelet {
     };
     const backoff = { initialMs: timing.backoffInitialMs, maxMs: timing.backoffMaxMs };
     // Which way handlers run (network, or through the fake runtime) is set once the runtime answers.
-    this.#handlers = new HandlerRunner({ cri, clock });
+    this.#handlers = new HandlerRunner({ cri, clock, network: options.network });
     this.#runtime = new RuntimeManager({
       cri,
       recorder,

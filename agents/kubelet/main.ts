@@ -4,7 +4,9 @@
  *
  * Environment: `KUBELAB_NODE_NAME` (default: the host name), `KUBELAB_NODE_ADDRESS` (default
  * 127.0.0.1), `KUBELAB_POD_CIDR` (default 10.244.0.0/24), `KUBELAB_NODE_CPU` (default 4),
- * `KUBELAB_NODE_MEMORY` (default 8Gi), `KUBELAB_NODE_MAX_PODS` (default 110), plus runAgent's
+ * `KUBELAB_NODE_MEMORY` (default 8Gi), `KUBELAB_NODE_MAX_PODS` (default 110), `KUBELAB_LAB_NETWORKS`
+ * (networks the lab created, which probes may dial besides loopback and this host's interfaces; see
+ * shared/net/lab_network.ts), plus runAgent's
  * `KUBELAB_NATS_URL`, `KUBELAB_PROFILE`, `KUBELAB_LOG_LEVEL`.
  * @module
  */
@@ -13,11 +15,13 @@ import { parseBytes, parseCpuMillis } from "../../shared/api/quantity.ts";
 import { ApiClient } from "../../shared/client/client.ts";
 import { EventRecorder } from "../../shared/client/recorder.ts";
 import { CriClient } from "../../shared/cri/client.ts";
+import { LabNetwork, parseLabNetworks } from "../../shared/net/lab_network.ts";
 import { Kubelet } from "./kubelet.ts";
 
 const nodeName = env("KUBELAB_NODE_NAME", Deno.hostname());
 const nodeAddress = env("KUBELAB_NODE_ADDRESS", "127.0.0.1");
 const podCIDR = env("KUBELAB_POD_CIDR", "10.244.0.0/24");
+let labNetworks: string[] = [];
 const capacity = {
   cpu: env("KUBELAB_NODE_CPU", "4"),
   memory: env("KUBELAB_NODE_MEMORY", "8Gi"),
@@ -25,6 +29,7 @@ const capacity = {
 };
 
 try {
+  labNetworks = parseLabNetworks(env("KUBELAB_LAB_NETWORKS"));
   parseCpuMillis(capacity.cpu);
   parseBytes(capacity.memory);
   if (!/^\d+$/.test(capacity.pods)) {
@@ -57,6 +62,7 @@ await runAgent("kubelet", async ({ bus, clock, log, signal, timing }) => {
     podCIDR,
     capacity,
     kernelVersion: Deno.osRelease(),
+    network: new LabNetwork({ networks: labNetworks }),
   });
   await kubelet.start();
   return { stop: () => kubelet.stop() };

@@ -2,6 +2,8 @@
  * Runs probe handlers and lifecycle hooks, as the kubelet's prober (pkg/kubelet/prober/prober.go) and
  * handler runner (pkg/kubelet/lifecycle/handlers.go) do: `exec` through the runtime's ExecSync,
  * `httpGet` and `tcpSocket` over the real network to the pod's IP (or `host`), `sleep` on the clock.
+ * A `host` outside the lab's network (shared/net/lab_network.ts) is never dialled: the probe fails
+ * with "no route in the lab", as a dial to an unreachable address fails.
  *
  * The fake runtime runs no process and nothing listens on its pods' IPs, so with it every handler goes
  * to the runtime instead, as ExecSync of `kubelab-handler <purpose> <kind> <target…>`; the fake answers
@@ -12,6 +14,7 @@ import type { Container, LifecycleHandler, Pod, Probe } from "../../../shared/ap
 import { ApiError } from "../../../shared/api/errors.ts";
 import type { Clock } from "../../../shared/clock.ts";
 import type { CriService } from "../../../shared/cri/api.ts";
+import { LabNetwork, NO_ROUTE_IN_LAB } from "../../../shared/net/lab_network.ts";
 import { podDescription } from "../format.ts";
 import { httpGet, httpGetProbe, LIFECYCLE_USER_AGENT, probeUrl, tcpProbe } from "./http.ts";
 import type { ProbeOutcome, ProbeType } from "./worker.ts";
@@ -47,6 +50,8 @@ export interface HandlerRunnerOptions {
    * later with {@linkcode HandlerRunner.viaRuntime}, once the runtime's name is known. @default false
    */
   viaRuntime?: boolean;
+  /** Which hosts httpGet and tcpSocket may dial. @default new LabNetwork() */
+  network?: Pick<LabNetwork, "refusal">;
 }
 
 /**
@@ -78,10 +83,12 @@ function goSlice(words: string[]): string {
 /** Runs handlers for probes and hooks. */
 export class HandlerRunner {
   readonly #opts: HandlerRunnerOptions;
+  readonly #network: Pick<LabNetwork, "refusal">;
   #viaRuntime: boolean;
 
   constructor(options: HandlerRunnerOptions) {
     this.#opts = options;
+    this.#network = options.network ?? new LabNetwork();
     this.#viaRuntime = options.viaRuntime ?? false;
   }
 
@@ -113,18 +120,23 @@ export class HandlerRunner {
       }
       if (probe.httpGet) {
         const h = probe.httpGet;
-        return await httpGetProbe({
+        const req = {
           scheme: h.scheme ?? "HTTP",
           host: h.host || target.podIP || "",
           port: resolvePort(h.port, target.container),
           path: h.path || "/",
           headers: h.httpHeaders,
           timeoutMs,
-        }, this.#opts.clock);
+        } as const;
+        const refused = this.#refusal(req.host, req.port);
+        if (refused) return { result: "Failure", output: `Get "${probeUrl(req)}": ${refused}` };
+        return await httpGetProbe(req, this.#opts.clock);
       }
       if (probe.tcpSocket) {
         const host = probe.tcpSocket.host || target.podIP || "";
         const port = resolvePort(probe.tcpSocket.port, target.container);
+        const refused = this.#refusal(host, port);
+        if (refused) return { result: "Failure", output: refused };
         return await tcpProbe(host, port, timeoutMs, this.#opts.clock);
       }
       if (probe.grpc) return { result: "Error", error: "grpc probes are not supported by kubelab" };
@@ -202,8 +214,18 @@ export class HandlerRunner {
       );
       return out.result === "Error" ? out.error : undefined;
     }
+    const refused = this.#refusal(request.host, request.port);
+    if (refused) return `Get "${probeUrl(request)}": ${refused}`;
     const res = await httpGet({ ...request, timeoutMs: HOOK_HTTP_TIMEOUT_MS }, this.#opts.clock);
     return "error" in res ? res.error : undefined;
+  }
+
+  /** `dial tcp 8.8.8.8:80: no route in the lab: …` when `host` is not the lab's; else undefined. */
+  #refusal(host: string, port: number): string | undefined {
+    const why = this.#network.refusal(host);
+    if (!why) return undefined;
+    const addr = host.includes(":") ? `[${host}]` : host;
+    return `dial tcp ${addr}:${port}: ${NO_ROUTE_IN_LAB}: ${host} ${why}`;
   }
 
   /** ExecSync bounded by the timeout on the clock (0: none); a timeout is a Failure. */

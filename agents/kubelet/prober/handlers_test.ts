@@ -131,3 +131,45 @@ Deno.test("a sleep hook waits on the clock and can be cut short", async () => {
   cut.abort();
   assert.equal(await short, undefined);
 });
+
+Deno.test("probes and hooks never dial a host outside the lab: they fail with no route in the lab", async () => {
+  // 127.0.0.9 stands in for an outside address: the test network refuses it, and a listener there
+  // would see any connection the guard let through.
+  const listener = Deno.listen({ hostname: "127.0.0.9", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  let accepted = 0;
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      accepted++;
+      conn.close();
+    }
+  })();
+  const handlers = new HandlerRunner({
+    cri: { execSync: () => Promise.reject(new Error("no exec expected")) },
+    clock: new ManualClock(),
+    network: {
+      refusal: (host) => host === "127.0.0.9" ? "is not on an interface of the lab" : undefined,
+    },
+  });
+  const outside = { ...target, podIP: "127.0.0.9" };
+  const why = `no route in the lab: 127.0.0.9 is not on an interface of the lab`;
+  assert.deepEqual(
+    await handlers.probe("readiness", { httpGet: { port, path: "/healthz" } }, outside, 1),
+    {
+      result: "Failure",
+      output: `Get "http://127.0.0.9:${port}/healthz": dial tcp 127.0.0.9:${port}: ${why}`,
+    },
+  );
+  assert.deepEqual(
+    await handlers.probe("liveness", { tcpSocket: { port } }, outside, 1),
+    { result: "Failure", output: `dial tcp 127.0.0.9:${port}: ${why}` },
+  );
+  const hook = await handlers.hook("postStart", { httpGet: { port, path: "/" } }, outside);
+  assert.match(
+    hook ?? "",
+    /HTTP lifecycle hook \(\/\) .* failed - error: Get "http:\/\/127\.0\.0\.9:\d+\/": dial tcp .*no route in the lab/,
+  );
+  listener.close();
+  await accepting.catch(() => {});
+  assert.equal(accepted, 0, "nothing was dialled");
+});
