@@ -36,7 +36,7 @@ RUN ["deno", "cache", "--frozen", \
      "agents/runtime/main.ts", \
      "agents/kubelet/main.ts", \
      "agents/kube-proxy/main.ts", \
-     "agents/node/main.ts", \
+     "lab/node_main.ts", \
      "cli/main.ts", \
      "docker/healthcheck.ts"]
 

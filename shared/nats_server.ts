@@ -18,6 +18,20 @@ export interface NatsServerOptions {
   binary?: string;
   /** Where the server's own log goes; undefined discards it. */
   logFile?: string;
+  /** A configuration file (accounts, users, limits); the other options override it. */
+  configFile?: string;
+}
+
+/** The command-line arguments of nats-server for `options`, with the ports chosen. */
+export function natsServerArgs(
+  options: NatsServerOptions & { host: string; port: number; httpPort?: number },
+): string[] {
+  const args: string[] = [];
+  if (options.configFile) args.push("-c", options.configFile);
+  args.push("-js", "-a", options.host, "-p", String(options.port), "-sd", options.storeDir);
+  if (options.httpPort) args.push("-m", String(options.httpPort));
+  if (options.logFile) args.push("-l", options.logFile);
+  return args;
 }
 
 /** A running nats-server. */
@@ -81,9 +95,7 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
     : options.httpPort || freePort(host);
   const binary = options.binary ?? "nats-server";
   await Deno.mkdir(options.storeDir, { recursive: true });
-  const args = ["-js", "-a", host, "-p", String(port), "-sd", options.storeDir];
-  if (httpPort) args.push("-m", String(httpPort));
-  if (options.logFile) args.push("-l", options.logFile);
+  const args = natsServerArgs({ ...options, host, port, httpPort });
 
   let child: Deno.ChildProcess;
   const spawn = async () => {
@@ -91,11 +103,7 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
       child = new Deno.Command(binary, { args, stdin: "null", stdout: "null", stderr: "null" })
         .spawn();
     } catch (err) {
-      throw new Error(
-        `Cannot start ${binary}: ${(err as Error).message}. Install it with ` +
-          "`apt-get install -y nats-server` (Debian/Ubuntu) or from https://nats.io/download/",
-        { cause: err },
-      );
+      throw natsServerMissing(binary, err);
     }
     await waitForPort(host, port);
   };
@@ -128,4 +136,13 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
     },
     [Symbol.asyncDispose]: stop,
   };
+}
+
+/** The error for a nats-server that cannot be started, saying how to install it. */
+export function natsServerMissing(binary: string, cause: unknown): Error {
+  return new Error(
+    `Cannot start ${binary}: ${(cause as Error).message}. Install it with ` +
+      "`apt-get install -y nats-server` (Debian/Ubuntu) or from https://nats.io/download/",
+    { cause },
+  );
 }

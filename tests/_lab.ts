@@ -22,11 +22,15 @@ export interface StartLabOptions {
   nodes?: number;
   /** A command that runs the lab, e.g. `["ip", "netns", "exec", "ns"]`. @default none */
   prefix?: string[];
+  /** Its own session and process group, as a terminal would give it (for Ctrl-C). @default false */
+  detached?: boolean;
 }
 
 /** Starts `deno task lab --nodes N --profile fast` and resolves once it says it is up. */
 export async function startLab(options: StartLabOptions | number = {}): Promise<Lab> {
-  const { nodes = 3, prefix = [] } = typeof options === "number" ? { nodes: options } : options;
+  const { nodes = 3, prefix = [], detached = false } = typeof options === "number"
+    ? { nodes: options }
+    : options;
   const dir = await Deno.makeTempDir({ prefix: "kubelab-e2e-" });
   const args = ["task", "lab", "--nodes", String(nodes), "--dir", dir, "--profile", "fast"];
   for (const port of ["--port", "--http-port", "--monitor-port"]) args.push(port, "0");
@@ -37,6 +41,7 @@ export async function startLab(options: StartLabOptions | number = {}): Promise<
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
+    detached,
   }).spawn();
   let out = "";
   const decoder = new TextDecoder();

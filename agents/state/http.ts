@@ -54,7 +54,7 @@ export interface HttpHandlerOptions {
   /** For watches: they read the KL_WATCH stream. */
   bus: Bus;
   log: Logger;
-  /** Whether the watch cache is synced, for `/readyz`. */
+  /** Whether the watch cache is synced and NATS reachable, for `/readyz`. */
   ready: () => boolean;
   /** Ends every open watch when aborted (the service is stopping). */
   signal?: AbortSignal;
@@ -136,7 +136,9 @@ function fixedPath(path: string, url: URL, opts: HttpHandlerOptions): Response |
     case "/livez":
       return text("ok", 200);
     case "/readyz":
-      return opts.ready() ? text("ok", 200) : text("watch cache not synced", 503);
+      return opts.ready()
+        ? text("ok", 200)
+        : text("not ready: the watch cache is not synced or NATS is unreachable", 503);
     case "/version":
       return json(VERSION_INFO, 200);
     case "/api":

@@ -165,9 +165,9 @@ export class StateService implements AsyncDisposable {
     return service;
   }
 
-  /** Whether the cache is synced and the service is serving. */
+  /** Whether the cache is synced, NATS is reachable and the service is serving. */
   get ready(): boolean {
-    return !this.#stopping && this.cache.synced;
+    return !this.#stopping && this.cache.synced && this.#opts.bus.connected;
   }
 
   /** Stops serving, lets in-flight requests finish, then stops the cache. The bus is the caller's. */

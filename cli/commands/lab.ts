@@ -7,24 +7,10 @@
  */
 import { z } from "zod";
 import { BusError } from "../../shared/bus/bus.ts";
-import { subjects } from "../../shared/bus/subjects.ts";
+import { type KubeletVerb, subjects } from "../../shared/bus/subjects.ts";
+import { LabNodeReply, type LabVerb } from "../../shared/client/lab.ts";
 import { type Args, UsageError } from "../args.ts";
 import type { Command, CommandContext } from "../context.ts";
-
-/** The request of `kl.lab.kill-node` and `kl.lab.restore-node`. */
-export const LabNodeRequest = z.object({ node: z.string().min(1) });
-export type LabNodeRequest = z.infer<typeof LabNodeRequest>;
-
-/** Their reply: the agent processes killed or started (none when there was nothing to do). */
-export const LabNodeReply = z.object({ node: z.string(), agents: z.array(z.string()) });
-export type LabNodeReply = z.infer<typeof LabNodeReply>;
-
-/** The lab verbs the launcher serves. */
-export const LAB_VERBS = ["kill-node", "restore-node"] as const;
-
-/** The heartbeat verbs a kubelet serves on `kl.node.<node>.kubelet.<verb>`. */
-const KUBELET_PAUSE = "pause";
-const KUBELET_RESUME = "resume";
 
 const ACTIONS = ["kill-node", "pause-node", "restore-node"] as const;
 type Action = typeof ACTIONS[number];
@@ -41,7 +27,11 @@ function noKubelet(node: string): Error {
   return new Error(`the kubelet of node "${node}" does not answer: is the node running?`);
 }
 
-async function kubeletRequest(ctx: CommandContext, node: string, verb: string): Promise<void> {
+async function kubeletRequest(
+  ctx: CommandContext,
+  node: string,
+  verb: KubeletVerb,
+): Promise<void> {
   const { bus } = await ctx.client();
   try {
     await bus.request(subjects.kubelet(node, verb), {}, z.unknown(), { timeoutMs: 5_000 });
@@ -51,7 +41,7 @@ async function kubeletRequest(ctx: CommandContext, node: string, verb: string): 
   }
 }
 
-async function labRequest(ctx: CommandContext, verb: string, node: string) {
+async function labRequest(ctx: CommandContext, verb: LabVerb, node: string) {
   const { bus } = await ctx.client();
   return await bus.request(subjects.lab(verb), { node }, LabNodeReply, { timeoutMs: 30_000 });
 }
@@ -83,7 +73,7 @@ async function run(ctx: CommandContext, args: Args): Promise<number> {
       return 0;
     }
     case "pause-node":
-      await kubeletRequest(ctx, node, KUBELET_PAUSE);
+      await kubeletRequest(ctx, node, "pause");
       ctx.io.stdout.write(`node/${node} paused (no Lease renewals or node status)\n`);
       return 0;
     case "restore-node": {
@@ -97,7 +87,7 @@ async function run(ctx: CommandContext, args: Args): Promise<number> {
         ctx.io.stdout.write(`node/${node} restored (${started.join(", ")} started)\n`);
         return 0;
       }
-      await kubeletRequest(ctx, node, KUBELET_RESUME);
+      await kubeletRequest(ctx, node, "resume");
       ctx.io.stdout.write(`node/${node} restored (heartbeats resumed)\n`);
       return 0;
     }

@@ -90,6 +90,7 @@ export class Bus implements AsyncDisposable {
   readonly log: Logger;
   readonly #subs = new Set<Subscription>();
   readonly #inflight = new Set<Promise<unknown>>();
+  #connected = true;
 
   constructor(nc: NatsConnection, log: Logger) {
     this.nc = nc;
@@ -115,13 +116,20 @@ export class Bus implements AsyncDisposable {
     return new Bus(nc, options.log.with({ conn: options.name }));
   }
 
+  /** Whether the connection is up now (false between a disconnect and the reconnect). */
+  get connected(): boolean {
+    return this.#connected && !this.nc.isClosed();
+  }
+
   async #watchStatus(): Promise<void> {
     for await (const s of this.nc.status()) {
       switch (s.type) {
         case "disconnect":
+          this.#connected = false;
           this.log.warn("Disconnected from NATS", { server: s.server });
           break;
         case "reconnect":
+          this.#connected = true;
           this.log.info("Reconnected to NATS", { server: s.server });
           break;
         case "error":

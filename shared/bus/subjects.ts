@@ -9,7 +9,7 @@
  * | `kl.watch.<resource>.<ns or _>.<name>` | JetStream `KL_WATCH` | watch events of every other resource |
  * | `kl.node.<node>.cri.<Method>` | request/reply | CRI calls from a kubelet to its runtime |
  * | `kl.node.<node>.cri.events` | publish | container lifecycle events from the runtime (PLEG input) |
- * | `kl.node.<node>.kubelet.<verb>` | request/reply | logs, exec, stats asked of a node's kubelet |
+ * | `kl.node.<node>.kubelet.<verb>` | request/reply | logs, exec, stats, pause, resume asked of a node's kubelet |
  * | `kl.node.<node>.proxy.<verb>` | publish | what a node's kube-proxy routes |
  * | `kl.lab.<verb>` | request/reply | the local lab's fault injection: `kill-node`, `restore-node` |
  * @module
@@ -75,6 +75,10 @@ export const CRI_METHODS = [
 ] as const;
 export type CriMethod = typeof CRI_METHODS[number];
 
+/** The kubelet's verbs on `kl.node.<node>.kubelet.<verb>`. */
+export const KUBELET_VERBS = ["logs", "exec", "stats", "pause", "resume"] as const;
+export type KubeletVerb = typeof KUBELET_VERBS[number];
+
 /** API verbs the state service answers. */
 export const API_VERBS = [
   "create",
@@ -128,7 +132,8 @@ export const subjects = {
   /** Container events from a node's runtime. */
   criEvents: (node: string): string => `${ROOT}.node.${token(node)}.cri.events`,
   /** `kl.node.node-1.kubelet.logs` */
-  kubelet: (node: string, verb: string): string => `${ROOT}.node.${token(node)}.kubelet.${verb}`,
+  kubelet: (node: string, verb: KubeletVerb): string =>
+    `${ROOT}.node.${token(node)}.kubelet.${verb}`,
   /** `kl.node.node-1.proxy.routes` */
   proxy: (node: string, verb: string): string => `${ROOT}.node.${token(node)}.proxy.${verb}`,
   /** Everything of one node. */

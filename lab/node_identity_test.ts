@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { containerAddress, nodeIdentity, podCidrFor } from "./identity.ts";
+import { containerAddress, nodeIdentity, podCidrFor } from "./node_identity.ts";
 
 const eth0 = { family: "IPv4", name: "eth0", address: "172.18.0.5" } as const;
 const lo = { family: "IPv4", name: "lo", address: "127.0.0.1" } as const;

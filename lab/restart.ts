@@ -1,5 +1,5 @@
 /**
- * When the node supervisor restarts an agent that exited: an exponential backoff like the kubelet's
+ * When the lab's supervisor restarts a process that exited: an exponential backoff like the kubelet's
  * CrashLoopBackOff (double the wait after each quick exit, up to a cap), reset once an agent has run long
  * enough to count as healthy. Pure: the caller keeps the previous wait and measures how long the agent ran.
  * @module
