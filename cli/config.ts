@@ -1,6 +1,8 @@
 /**
  * Where the CLI finds the lab's NATS server: `--server`, else `KUBELAB_NATS_URL`, else the `natsUrl` of
  * `.kubelab/lab.json` in the current directory (written by `deno task lab`), else the local default.
+ * Its credentials: `--creds`, else `KUBELAB_NATS_CREDS`, else the `credsFile` of `lab.json` (the lab
+ * owner's, `.kubelab/auth/creds/admin.creds`), else none.
  * @module
  */
 
@@ -18,6 +20,8 @@ export interface ResolvedServer {
   /** One URL or several, comma-separated. */
   url: string;
   source: ServerSource;
+  /** The path of the NATS credentials file, if any. */
+  creds?: string;
 }
 
 /** Inputs of {@linkcode resolveServer}. */
@@ -26,6 +30,10 @@ export interface ResolveServerOptions {
   flag?: string;
   /** The value of `KUBELAB_NATS_URL`. */
   env?: string;
+  /** The `--creds` flag. */
+  credsFlag?: string;
+  /** The value of `KUBELAB_NATS_CREDS`. */
+  credsEnv?: string;
   /** The directory holding `.kubelab/lab.json`. */
   cwd: string;
   /** Reads a file; rejects with `Deno.errors.NotFound` when it is absent. @default Deno.readTextFile */
@@ -34,25 +42,46 @@ export interface ResolveServerOptions {
 
 /** Resolves the NATS URL. Throws a `SyntaxError` naming the file when `lab.json` is unreadable. */
 export async function resolveServer(options: ResolveServerOptions): Promise<ResolvedServer> {
-  if (options.flag) return { url: options.flag, source: "flag" };
-  if (options.env) return { url: options.env, source: "env" };
+  const explicitCreds = options.credsFlag || options.credsEnv || undefined;
+  const fromFlags = options.flag
+    ? { url: options.flag, source: "flag" as const }
+    : options.env
+    ? { url: options.env, source: "env" as const }
+    : undefined;
+  if (fromFlags && explicitCreds) return { ...fromFlags, creds: explicitCreds };
+  const lab = await readLab(options);
+  const creds = explicitCreds ?? lab?.credsFile;
+  const server = fromFlags ??
+    (lab
+      ? { url: lab.natsUrl, source: "lab" as const }
+      : { url: DEFAULT_NATS_URL, source: "default" as const });
+  return creds ? { ...server, creds } : server;
+}
+
+/** `lab.json`, or undefined when there is none. */
+async function readLab(
+  options: ResolveServerOptions,
+): Promise<{ natsUrl: string; credsFile?: string } | undefined> {
   const path = `${options.cwd.replace(/\/$/, "")}/${LAB_FILE}`;
   const read = options.readTextFile ?? Deno.readTextFile;
   let text: string;
   try {
     text = await read(path);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return { url: DEFAULT_NATS_URL, source: "default" };
+    if (err instanceof Deno.errors.NotFound) return undefined;
     throw err;
   }
-  let natsUrl: unknown;
+  let lab: { natsUrl?: unknown; credsFile?: unknown } | null;
   try {
-    natsUrl = (JSON.parse(text) as { natsUrl?: unknown } | null)?.natsUrl;
+    lab = JSON.parse(text);
   } catch (err) {
     throw new SyntaxError(`Cannot read ${path}: ${(err as Error).message}`);
   }
-  if (typeof natsUrl !== "string" || natsUrl === "") {
+  if (typeof lab?.natsUrl !== "string" || lab.natsUrl === "") {
     throw new SyntaxError(`Cannot read ${path}: it has no "natsUrl" string`);
   }
-  return { url: natsUrl, source: "lab" };
+  return {
+    natsUrl: lab.natsUrl,
+    credsFile: typeof lab.credsFile === "string" ? lab.credsFile : undefined,
+  };
 }

@@ -40,6 +40,16 @@ export const SERVER_FLAG: FlagSpec = {
     "nats://127.0.0.1:4222.",
 };
 
+/** `--creds FILE`, accepted by every command. */
+export const CREDS_FLAG: FlagSpec = {
+  name: "creds",
+  type: "string",
+  valueName: "FILE",
+  description:
+    "NATS credentials of the lab's owner; else $KUBELAB_NATS_CREDS, else the credsFile " +
+    "of .kubelab/lab.json.",
+};
+
 /** `-h, --help`, accepted by every command. */
 export const HELP_FLAG: FlagSpec = {
   name: "help",
@@ -49,7 +59,7 @@ export const HELP_FLAG: FlagSpec = {
 };
 
 /** The flags every command takes. */
-export const GLOBAL_FLAGS: readonly FlagSpec[] = [SERVER_FLAG, HELP_FLAG];
+export const GLOBAL_FLAGS: readonly FlagSpec[] = [SERVER_FLAG, CREDS_FLAG, HELP_FLAG];
 
 /** The namespace a command works in: `-n`, else `default`. */
 export function namespaceOf(ns: string | undefined): string {

@@ -94,6 +94,8 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
     const server = await resolveServer({
       flag: args.string("server"),
       env: env("KUBELAB_NATS_URL"),
+      credsFlag: args.string("creds"),
+      credsEnv: env("KUBELAB_NATS_CREDS"),
       cwd: options.cwd,
     });
     let client: Promise<ApiClient> | undefined;
@@ -105,7 +107,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
       log,
       cwd: options.cwd,
       client: () =>
-        client ??= connectBus(server.url, { log }).then((b) => {
+        client ??= connectBus(server.url, { log, creds: server.creds }).then((b) => {
           bus = b;
           return new ApiClient(b);
         }),

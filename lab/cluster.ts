@@ -8,7 +8,8 @@
  * controllers, then the state service, then NATS.
  *
  * The lab directory holds `lab.json` (how to reach the lab), `logs/<process>.log` (written as the
- * processes write), `run/<process>.pid` (for `kill $(cat …)`) and `nats/` (the store).
+ * processes write), `run/<process>.pid` (for `kill $(cat …)`), `nats/` (the store) and `auth/` (the
+ * lab's keys, nats-server's configuration and every process's credentials, lab/auth.ts).
  * @module
  */
 import { apiError } from "../shared/api/errors.ts";
@@ -21,7 +22,8 @@ import { type Clock, RealClock } from "../shared/clock.ts";
 import { Logger } from "../shared/log.ts";
 import { freePort, natsServerArgs, natsServerMissing, waitForPort } from "../shared/nats_server.ts";
 import { timingProfile } from "../shared/timing.ts";
-import { type NodeHandle, type NodeSpec, startNode } from "./node.ts";
+import { prepareAuth } from "./auth.ts";
+import { NODE_AGENTS, type NodeAgent, type NodeHandle, type NodeSpec, startNode } from "./node.ts";
 import { spawnAgent, spawnProcess } from "./processes.ts";
 import { type ChildProcess, Supervisor } from "./supervisor.ts";
 
@@ -54,6 +56,8 @@ export interface ClusterOptions {
 /** What `lab.json` holds: how the CLI and tests reach the lab. */
 export interface LabInfo {
   natsUrl: string;
+  /** The lab owner's NATS credentials (`admin`). */
+  credsFile: string;
   httpUrl: string;
   monitorUrl: string;
   dir: string;
@@ -121,8 +125,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const natsUrl = `nats://127.0.0.1:${port}`;
   const httpAddr = `127.0.0.1:${httpPort}`;
   const specs = Array.from({ length: options.nodes ?? 3 }, (_, i) => localNode(i + 1));
+  // Every process gets credentials of its own identity; nats-server trusts only the lab's keys.
+  const auth = await prepareAuth(dir);
   const info: LabInfo = {
     natsUrl,
+    credsFile: await auth.creds("admin"),
     httpUrl: `http://${httpAddr}`,
     monitorUrl: `http://127.0.0.1:${monitorPort}`,
     dir,
@@ -138,6 +145,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
   // NATS first, restarted on the same port and store when it dies: agents reconnect on their own.
   const natsArgs = natsServerArgs({
+    configFile: auth.configFile,
     host: "127.0.0.1",
     port,
     httpPort: monitorPort,
@@ -194,27 +202,32 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     KUBELAB_PROFILE: profile,
     KUBELAB_LOG_LEVEL: options.logLevel ?? "info",
   };
-  const agent = (name: string, extra: Record<string, string> = {}) =>
+  const agent = async (name: string, extra: Record<string, string> = {}) => {
+    const creds = await auth.creds(name);
     supervisor.start({
       name,
       spawn: () =>
         spawnAgent(`agents/${name}/main.ts`, {
-          env: { ...env, ...extra },
+          env: { ...env, KUBELAB_NATS_CREDS: creds, ...extra },
           logFile: `${dir}/logs/${name}.log`,
           detached: true,
         }),
       onStart: (proc) => writePid(name, proc),
     });
-  agent("state", { KUBELAB_HTTP_ADDR: httpAddr });
-  agent("scheduler");
-  agent("controllers");
+  };
+  await agent("state", { KUBELAB_HTTP_ADDR: httpAddr });
+  await agent("scheduler");
+  await agent("controllers");
   const nodes = new Map<string, NodeHandle>();
   for (const spec of specs) {
+    const creds: Partial<Record<NodeAgent, string>> = {};
+    for (const a of NODE_AGENTS) creds[a] = await auth.creds(`${a}@${spec.name}`);
     nodes.set(
       spec.name,
       startNode(spec, {
         supervisor,
         env: { ...env, KUBELAB_RUNTIME: options.runtime ?? "fake" },
+        creds,
         logDir: `${dir}/logs`,
         detached: true,
         onStart: writePid,
@@ -222,7 +235,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     );
   }
 
-  const bus = await Bus.connect({ servers: natsUrl, name: "lab", log });
+  const bus = await Bus.connect({
+    servers: natsUrl,
+    name: "lab",
+    log,
+    creds: await Deno.readTextFile(info.credsFile),
+  });
   const node = (name: string): NodeHandle => {
     const handle = nodes.get(name);
     if (!handle) {

@@ -10,6 +10,7 @@ import { spawnAgent } from "./processes.ts";
 
 /** A node's agents, in start order: the kubelet's CRI calls wait for the runtime anyway. */
 export const NODE_AGENTS = ["runtime", "kubelet", "kube-proxy"] as const;
+export type NodeAgent = typeof NODE_AGENTS[number];
 
 /** Who a node is. */
 export interface NodeSpec {
@@ -26,6 +27,8 @@ export interface StartNodeOptions {
   supervisor: Supervisor;
   /** Every agent's environment besides the node's identity (NATS URL, profile, runtime, …). */
   env: Record<string, string>;
+  /** Each agent's NATS credentials file (`KUBELAB_NATS_CREDS`). @default none */
+  creds?: Partial<Record<NodeAgent, string>>;
   /** A folder for `<node>-<agent>.log`; undefined: the agents inherit this process's output. */
   logDir?: string;
   /** Called with each agent's new process (the local lab writes pid files). */
@@ -63,11 +66,12 @@ export function startNode(spec: NodeSpec, options: StartNodeOptions): NodeHandle
   const env = { ...options.env, ...nodeEnv(spec) };
   const children = NODE_AGENTS.map((agent) => {
     const name = `${spec.name}-${agent}`;
+    const creds = options.creds?.[agent];
     const child: ChildSpec = {
       name,
       spawn: () =>
         spawnAgent(`agents/${agent}/main.ts`, {
-          env,
+          env: creds ? { ...env, KUBELAB_NATS_CREDS: creds } : env,
           logFile: options.logDir ? `${options.logDir}/${name}.log` : undefined,
           cachedOnly: options.cachedOnly,
           detached: options.detached,

@@ -3,6 +3,7 @@
  * bus, run the agent until SIGINT or SIGTERM, then stop it, drain NATS and exit 0.
  * @module
  */
+import { parseCreds } from "./auth/jwt.ts";
 import { Bus } from "./bus/bus.ts";
 import { RealClock } from "./clock.ts";
 import type { Clock } from "./clock.ts";
@@ -33,8 +34,24 @@ export function env(name: string, fallback?: string): string | undefined {
 }
 
 /**
- * Runs an agent as a process: `KUBELAB_NATS_URL` (default nats://127.0.0.1:4222), `KUBELAB_PROFILE`,
- * `KUBELAB_LOG_LEVEL`. Exits 0 after a clean stop on SIGINT/SIGTERM, 1 when start-up fails.
+ * The credentials named by `KUBELAB_NATS_CREDS` (a `.creds` file), or undefined when unset. Throws an
+ * Error naming the variable and file when it cannot be read.
+ */
+export async function credsFromEnv(): Promise<string | undefined> {
+  const path = env("KUBELAB_NATS_CREDS");
+  if (!path) return undefined;
+  try {
+    return await Deno.readTextFile(path);
+  } catch (err) {
+    throw new Error(`Cannot read KUBELAB_NATS_CREDS "${path}": ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Runs an agent as a process: `KUBELAB_NATS_URL` (default nats://127.0.0.1:4222), `KUBELAB_NATS_CREDS`
+ * (its credentials; their identity must be the agent's own: `state`, `kubelet@node-1`…),
+ * `KUBELAB_PROFILE`, `KUBELAB_LOG_LEVEL`. Exits 0 after a clean stop on SIGINT/SIGTERM, 1 when start-up
+ * fails.
  */
 export async function runAgent(
   name: string,
@@ -51,10 +68,20 @@ export async function runAgent(
   let bus: Bus | undefined;
   try {
     const timing = timingProfile(env("KUBELAB_PROFILE", "default"));
+    const identity = fields.node ? `${name}@${fields.node}` : name;
+    const creds = await credsFromEnv();
+    if (creds && parseCreds(creds).identity !== identity) {
+      throw new Error(
+        `KUBELAB_NATS_CREDS holds the credentials of "${parseCreds(creds).identity}", ` +
+          `but this agent is "${identity}"`,
+      );
+    }
     bus = await Bus.connect({
       servers: env("KUBELAB_NATS_URL", "nats://127.0.0.1:4222").split(","),
       name: [name, fields.node].filter(Boolean).join("/"),
       log,
+      creds,
+      identity,
     });
     const agent = await start({
       bus,

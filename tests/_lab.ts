@@ -4,11 +4,19 @@
  * @module
  */
 
+import { identityToken } from "../shared/auth/identity.ts";
+import { Bus } from "../shared/bus/bus.ts";
+import { Logger } from "../shared/log.ts";
+
 const ROOT = new URL("../", import.meta.url).pathname;
 
 /** A running `deno task lab`. */
 export interface Lab extends AsyncDisposable {
   natsUrl: string;
+  /** The lab owner's credentials file (`admin`). */
+  credsFile: string;
+  /** A bus connection to the lab as `identity` (its credentials are in the lab's auth/creds). */
+  connect(identity?: string): Promise<Bus>;
   /** The lab directory (lab.json, logs/, run/, nats/). */
   dir: string;
   proc: Deno.ChildProcess;
@@ -58,9 +66,18 @@ export async function startLab(options: StartLabOptions | number = {}): Promise<
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  const { natsUrl } = JSON.parse(await Deno.readTextFile(`${dir}/lab.json`));
+  const { natsUrl, credsFile } = JSON.parse(await Deno.readTextFile(`${dir}/lab.json`));
   return {
     natsUrl,
+    credsFile,
+    async connect(identity = "admin") {
+      return await Bus.connect({
+        servers: natsUrl,
+        name: `test-${identity}`,
+        log: new Logger({ level: "error" }),
+        creds: await Deno.readTextFile(`${dir}/auth/creds/${identityToken(identity)}.creds`),
+      });
+    },
     dir,
     proc,
     output: () => out,
@@ -75,18 +92,27 @@ export async function startLab(options: StartLabOptions | number = {}): Promise<
   };
 }
 
+/** The environment that points the CLI at `lab`: its NATS and the owner's credentials. */
+export function labEnv(lab: Pick<Lab, "natsUrl" | "credsFile">): Record<string, string> {
+  return { KUBELAB_NATS_URL: lab.natsUrl, KUBELAB_NATS_CREDS: lab.credsFile };
+}
+
 /** Runs `deno task kubelab ARGS…` against the lab, as a user would from the repository. */
-export function kubelab(natsUrl: string, ...args: string[]) {
-  return kubelabWith([], natsUrl, ...args);
+export function kubelab(lab: Pick<Lab, "natsUrl" | "credsFile">, ...args: string[]) {
+  return kubelabWith([], lab, ...args);
 }
 
 /** {@linkcode kubelab} run under `prefix` (e.g. `ip netns exec ns`). */
-export async function kubelabWith(prefix: string[], natsUrl: string, ...args: string[]) {
+export async function kubelabWith(
+  prefix: string[],
+  lab: Pick<Lab, "natsUrl" | "credsFile">,
+  ...args: string[]
+) {
   const [program, ...rest] = [...prefix, Deno.execPath(), "task", "--quiet", "kubelab", ...args];
   const out = await new Deno.Command(program, {
     args: rest,
     cwd: ROOT,
-    env: { KUBELAB_NATS_URL: natsUrl, NO_COLOR: "1" },
+    env: { ...labEnv(lab), NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).output();

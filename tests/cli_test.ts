@@ -375,7 +375,10 @@ Deno.test("tap prints the API requests it sees until interrupted", async () => {
   const out: string[] = [];
   const err: string[] = [];
   const tapping = kubelab(lab, ["tap", "--replies"], { signal: stop.signal, out, err });
-  await until(() => err.join("").startsWith("Tapping kl.> and _INBOX.> on"), "the tap to start");
+  await until(
+    () => err.join("").startsWith("Tapping kl.> and replies (_INBOX_*) on"),
+    "the tap to start",
+  );
   await kubelab(lab, ["get", "pod", "web-1"]);
   await until(() => out.join("").includes("reply 404 NotFound"), "the reply");
   stop.abort();
@@ -383,11 +386,11 @@ Deno.test("tap prints the API requests it sees until interrupted", async () => {
   assert.equal(run.code, 0);
   assert.match(
     run.stdout,
-    /^\d\d:\d\d:\d\d\.\d{3} kl\.api\.pods\.get {2}get pods default\/web-1$/m,
+    /^\d\d:\d\d:\d\d\.\d{3} kl\.api\.pods\.get\.admin {2}get pods default\/web-1 \(as admin\)$/m,
   );
   assert.match(
     run.stdout,
-    /^\d\d:\d\d:\d\d\.\d{3} _INBOX\.\S+ {2}reply 404 NotFound: pods "web-1" not found$/m,
+    /^\d\d:\d\d:\d\d\.\d{3} _INBOX_admin\.\S+ {2}reply 404 NotFound: pods "web-1" not found$/m,
   );
 });
 
@@ -397,7 +400,7 @@ Deno.test("without the state service, or without NATS, the CLI says what is not 
   assert.deepEqual(noState, {
     code: 1,
     stdout: "",
-    stderr: "The state service is not running (no responder on kl.api.pods.list)\n",
+    stderr: "The state service is not running (no responder on kl.api.pods.list.admin)\n",
   });
   const url = `nats://127.0.0.1:${freePort()}`;
   const noNats = await runCli(["get", "pods", "--server", url], {

@@ -5,9 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { Node, Pod } from "../shared/api/core.ts";
-import { Bus } from "../shared/bus/bus.ts";
 import { ApiClient } from "../shared/client/client.ts";
-import { Logger } from "../shared/log.ts";
 import { runCli } from "../cli/main.ts";
 import { startLab, stopLab } from "./_lab.ts";
 import {
@@ -25,15 +23,11 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await using lab = await startLab();
-    await using bus = await Bus.connect({
-      servers: lab.natsUrl,
-      name: "e2e",
-      log: new Logger({ level: "error" }),
-    });
+    await using bus = await lab.connect();
     const client = new ApiClient(bus);
     const kubelab = async (...argv: string[]) => {
       const out: string[] = [];
-      const code = await runCli([...argv, "--server", lab.natsUrl], {
+      const code = await runCli([...argv, "--server", lab.natsUrl, "--creds", lab.credsFile], {
         io: {
           stdout: { write: (s) => void out.push(s) },
           stderr: { write: (s) => void out.push(s) },

@@ -5,9 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { Bus } from "../shared/bus/bus.ts";
 import { subjects } from "../shared/bus/subjects.ts";
-import { Logger } from "../shared/log.ts";
 import { kubelab, startLab, stopLab } from "./_lab.ts";
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000) {
@@ -42,14 +40,14 @@ Deno.test({
   async fn() {
     await using lab = await startLab(3);
 
-    const applied = await kubelab(lab.natsUrl, "apply", "-f", "examples/pods.yaml");
+    const applied = await kubelab(lab, "apply", "-f", "examples/pods.yaml");
     assert.equal(applied.code, 0, applied.stderr);
     assert.match(applied.stdout, /pod\/web-1 created/);
     assert.match(applied.stdout, /pod\/web-2 created/);
     assert.match(applied.stdout, /pod\/worker created/);
 
     const pods = await until("3 Running pods", async () => {
-      const r = await kubelab(lab.natsUrl, "get", "pods", "-o", "json");
+      const r = await kubelab(lab, "get", "pods", "-o", "json");
       const list = PodList.parse(JSON.parse(r.stdout));
       const running = list.items.filter((p) => p.status?.phase === "Running");
       return running.length === 3 ? list.items : undefined;
@@ -57,7 +55,7 @@ Deno.test({
 
     // Each pod runs on the node the scheduler chose: its Scheduled event names that node, and that
     // node's runtime really holds the pod's sandbox.
-    const events = await kubelab(lab.natsUrl, "get", "events", "-o", "json");
+    const events = await kubelab(lab, "get", "events", "-o", "json");
     const eventItems = z.object({
       items: z.array(
         z.looseObject({
@@ -68,11 +66,6 @@ Deno.test({
       ),
     })
       .parse(JSON.parse(events.stdout)).items;
-    await using bus = await Bus.connect({
-      servers: lab.natsUrl,
-      name: "e2e",
-      log: new Logger({ level: "error" }),
-    });
     const nodesUsed = new Set<string>();
     for (const pod of pods) {
       const node = pod.spec.nodeName;
@@ -85,6 +78,8 @@ Deno.test({
         scheduled?.message,
         `Successfully assigned default/${pod.metadata.name} to ${node}`,
       );
+      // Only a node's kubelet may call its runtime: ask as that kubelet.
+      await using bus = await lab.connect(`kubelet@${node}`);
       const sandboxes = await bus.request(
         subjects.cri(node, "ListPodSandbox"),
         {},
@@ -103,7 +98,7 @@ Deno.test({
     const restarted = await until("the state service restarted", async () => {
       const pid = Number(await Deno.readTextFile(`${lab.dir}/run/state.pid`));
       if (pid === statePid) return undefined;
-      const r = await kubelab(lab.natsUrl, "get", "pods", "-o", "json");
+      const r = await kubelab(lab, "get", "pods", "-o", "json");
       return r.code === 0 ? PodList.parse(JSON.parse(r.stdout)).items : undefined;
     });
     assert.deepEqual(
@@ -111,15 +106,15 @@ Deno.test({
       pods.map((p) => [p.metadata.uid, p.spec.nodeName, "Running"]).sort(),
     );
 
-    const wide = await kubelab(lab.natsUrl, "get", "pods", "-o", "wide");
+    const wide = await kubelab(lab, "get", "pods", "-o", "wide");
     assert.equal(wide.code, 0);
     assert.match(wide.stdout, /web-1\s+1\/1\s+Running/);
 
-    const deleted = await kubelab(lab.natsUrl, "delete", "-f", "examples/pods.yaml");
+    const deleted = await kubelab(lab, "delete", "-f", "examples/pods.yaml");
     assert.equal(deleted.code, 0, deleted.stderr);
     assert.match(deleted.stdout, /pod "web-1" deleted/);
     await until("all pods gone", async () => {
-      const r = await kubelab(lab.natsUrl, "get", "pods", "-o", "json");
+      const r = await kubelab(lab, "get", "pods", "-o", "json");
       return PodList.parse(JSON.parse(r.stdout)).items.length === 0 ? true : undefined;
     });
 

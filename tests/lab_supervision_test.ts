@@ -59,7 +59,7 @@ Deno.test({
       assert.notEqual(after, before);
     }
     const ready = async () => {
-      const out = await kubelab(lab.natsUrl, "get", "nodes", "--no-headers");
+      const out = await kubelab(lab, "get", "nodes", "--no-headers");
       const lines = out.stdout.trim().split("\n");
       return out.code === 0 && lines.length === 2 && lines.every((l) => / Ready /.test(l))
         ? lines

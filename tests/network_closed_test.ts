@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { canMakeNetns, makeNetnsPair } from "./_netns.ts";
-import { kubelabWith, startLab } from "./_lab.ts";
+import { kubelabWith, labEnv, startLab } from "./_lab.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -37,7 +37,7 @@ Deno.test({
     await using ns = await makeNetnsPair();
     const inLab = ["ip", "netns", "exec", ns.lab];
     await using lab = await startLab({ nodes: 1, prefix: inLab });
-    const kubelab = (...args: string[]) => kubelabWith(inLab, lab.natsUrl, ...args);
+    const kubelab = (...args: string[]) => kubelabWith(inLab, lab, ...args);
 
     const applied = await kubelab("apply", "-f", "examples/echo/echo.yaml");
     assert.equal(applied.code, 0, applied.stderr);
@@ -73,7 +73,7 @@ Deno.test({
       "tap",
       "kl.node.*.proxy.connections",
       "--json",
-    ], { env: { KUBELAB_NATS_URL: lab.natsUrl }, cwd: ROOT });
+    ], { env: labEnv(lab), cwd: ROOT });
     let tapOut = "";
     let tapErr = "";
     const tapDone = Promise.all([

@@ -215,12 +215,15 @@ Deno.test("state does not store a dry-run create", async () => {
 Deno.test("state answers garbage on kl.api.pods.create with 400 and keeps serving", async () => {
   await using env = await startStateEnv();
   const reply = await env.bus.nc.request(
-    subjects.api("pods", "create"),
+    subjects.api("pods", "create", "admin"),
     new TextEncoder().encode("{not json"),
   );
   assert.equal(reply.headers?.get(STATUS_HEADER), "400");
   assert.equal((decode(reply.data) as { reason: string }).reason, "BadRequest");
-  const invalidShape = await env.bus.nc.request(subjects.api("pods", "get"), encode({ name: 7 }));
+  const invalidShape = await env.bus.nc.request(
+    subjects.api("pods", "get", "admin"),
+    encode({ name: 7 }),
+  );
   assert.equal(invalidShape.headers?.get(STATUS_HEADER), "400");
   const created = await env.client.create("pods", pod("web-1"));
   assert.equal(created.metadata.name, "web-1");

@@ -15,7 +15,9 @@ import {
   objectKey,
   STATE_QUEUE,
   subjects,
+  untoken,
 } from "../../shared/bus/subjects.ts";
+import { kubeUser, parseIdentity } from "../../shared/auth/identity.ts";
 import {
   BindRequest,
   CreateRequest,
@@ -29,6 +31,7 @@ import {
 import type { Clock } from "../../shared/clock.ts";
 import type { Logger } from "../../shared/log.ts";
 import { StateApi } from "./api.ts";
+import { authorize, kubeVerb } from "./authorizer.ts";
 import { ListPager } from "./list_pager.ts";
 import { createHttpHandler, type HttpStats } from "./http.ts";
 import { NamespaceFinalizer } from "./namespaces.ts";
@@ -203,13 +206,55 @@ export class StateService implements AsyncDisposable {
       for (const verb of API_VERBS) {
         const { schema, run } = VERBS[verb];
         const sub = this.#opts.bus.serve(
-          subjects.api(info.resource, verb),
+          subjects.apiServe(info.resource, verb),
           schema,
-          (req) => this.#track(() => run(this.api, info, req as never, this.#pager)),
+          (req, ctx) =>
+            this.#track(() => {
+              this.#authorize(ctx.subject, verb, info, req as Record<string, unknown>);
+              return run(this.api, info, req as never, this.#pager);
+            }),
           { queue: STATE_QUEUE },
         );
         this.#subs.push(sub);
       }
+    }
+  }
+
+  /**
+   * Throws 403 Forbidden unless the caller — the identity that ends the request's subject, which NATS
+   * lets only that identity publish — may make this request (authorizer.ts).
+   */
+  #authorize(
+    subject: string,
+    verb: ApiVerb,
+    info: ResourceInfo,
+    req: Record<string, unknown>,
+  ): void {
+    const caller = untoken(subject.slice(subject.lastIndexOf(".") + 1));
+    let user;
+    try {
+      user = kubeUser(parseIdentity(caller));
+    } catch {
+      // an identity nobody was given
+    }
+    if (!user) {
+      throw apiError("Forbidden", `identity "${caller}" has no access to the API`);
+    }
+    if (verb === "watchpos") return; // a position in the stream, no object
+    const object = (req.object ?? {}) as { metadata?: { name?: unknown; namespace?: unknown } };
+    const str = (v: unknown) => typeof v === "string" ? v : undefined;
+    const denied = authorize({
+      user,
+      ...kubeVerb(verb, req),
+      resource: info,
+      namespace: str(req.namespace) ??
+        (info.namespaced ? str(object.metadata?.namespace) : undefined),
+      name: str(req.name) ?? str(object.metadata?.name),
+      fieldSelector: str(req.fieldSelector),
+    }, (resource, namespace, name) => this.cache.get(objectKey(resource, namespace, name)));
+    if (denied) {
+      this.#log.warn("Forbidden", { caller, verb, resource: info.resource, reason: denied });
+      throw apiError("Forbidden", denied);
     }
   }
 

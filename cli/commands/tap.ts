@@ -9,8 +9,11 @@ import type { Args } from "../args.ts";
 import type { Command, CommandContext, Writer } from "../context.ts";
 import { summarize } from "../printers/summarize.ts";
 
-/** The subject replies travel on; tapped only with `--replies`. */
-export const REPLY_SUBJECT = "_INBOX.>";
+/**
+ * Replies travel on each asker's own inbox (`_INBOX_<identity>.…`, shared/auth/identity.ts), which no
+ * wildcard can name apart from the rest: `--replies` taps everything and keeps what went to an inbox.
+ */
+export const REPLY_SUBJECT = ">";
 
 const decoder = new TextDecoder();
 
@@ -75,7 +78,7 @@ async function pump(
  * the tapped subject already or were not asked for.
  */
 function isReply(subject: string): boolean {
-  return subject.startsWith("_INBOX.");
+  return subject.startsWith("_INBOX");
 }
 
 async function run(ctx: CommandContext, args: Args): Promise<number> {
@@ -90,7 +93,8 @@ async function run(ctx: CommandContext, args: Args): Promise<number> {
   );
   // Make sure the server has the subscriptions before saying so.
   await nc.flush();
-  ctx.io.stderr.write(`Tapping ${tapped.join(" and ")} on ${ctx.server} (Ctrl-C to stop)\n`);
+  const what = args.bool("replies") ? `${subject} and replies (_INBOX_*)` : subject;
+  ctx.io.stderr.write(`Tapping ${what} on ${ctx.server} (Ctrl-C to stop)\n`);
   if (!ctx.signal.aborted) {
     await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
   }

@@ -7,10 +7,13 @@ const at = new Date(2026, 0, 1, 14, 3, 7, 42).getTime(); // local time, as tap p
 
 Deno.test("tap prints time, subject and summary for each message", () => {
   const msg = {
-    subject: "kl.api.pods.get",
+    subject: "kl.api.pods.get.admin",
     data: encode(JSON.stringify({ namespace: "default", name: "web-1" })),
   };
-  assert.equal(tapLine(msg, { time: at }), "14:03:07.042 kl.api.pods.get  get pods default/web-1");
+  assert.equal(
+    tapLine(msg, { time: at }),
+    "14:03:07.042 kl.api.pods.get.admin  get pods default/web-1 (as admin)",
+  );
 });
 
 Deno.test("tap prints a payload that is not JSON as it is, cut at 120 characters", () => {

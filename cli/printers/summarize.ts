@@ -4,6 +4,7 @@
  * not know falls back to the first 120 characters of the JSON.
  * @module
  */
+import { untoken } from "../../shared/bus/subjects.ts";
 import { isJsonObject as isObj, type JsonObject as Obj } from "../json.ts";
 
 /** How much of an unknown payload is shown. */
@@ -255,7 +256,9 @@ export function summarize(subject: string, data: unknown): string {
   if (tokens[0].startsWith("_INBOX")) return reply(data);
   if (!isObj(data)) return raw(data);
   if (tokens[0] !== "kl") return raw(data);
-  if (tokens[1] === "api" && tokens.length === 4) return apiRequest(tokens[2], tokens[3], data);
+  if (tokens[1] === "api" && tokens.length === 5) {
+    return `${apiRequest(tokens[2], tokens[3], data)} (as ${untoken(tokens[4])})`;
+  }
   if (tokens[1] === "watch" && "object" in data) return watchEvent(data);
   if (tokens[1] === "node" && tokens.length >= 5) {
     const [, , , area, verb] = tokens;

@@ -81,7 +81,13 @@ Deno.test("summarize says what an API request asks", () => {
     ],
     ["kl.api.pods.watchpos", { resourceVersion: "99" }, "watchpos pods rv=99"],
   ];
-  for (const [subject, data, want] of table) assert.equal(summarize(subject, data), want, subject);
+  for (const [subject, data, want] of table) {
+    assert.equal(summarize(`${subject}.admin`, data), `${want} (as admin)`, subject);
+  }
+  assert.equal(
+    summarize("kl.api.nodes.get.kubelet@node=example", { name: "node.example" }),
+    "get nodes node.example (as kubelet@node.example)",
+  );
 });
 
 Deno.test("summarize shows a watch event's object and its state", () => {

@@ -7,6 +7,7 @@
 import { connect } from "@nats-io/transport-node";
 import {
   headers as natsHeaders,
+  jwtAuthenticator,
   type Msg,
   type MsgHdrs,
   type NatsConnection,
@@ -17,6 +18,8 @@ import {
 } from "@nats-io/nats-core";
 import type { z } from "zod";
 import { ApiError, apiError, Status } from "../api/errors.ts";
+import { parseCreds } from "../auth/jwt.ts";
+import { DEFAULT_IDENTITY, inboxPrefix, parseIdentity } from "../auth/identity.ts";
 import type { Logger } from "../log.ts";
 import { STATUS_HEADER, TRACE_HEADER } from "./subjects.ts";
 
@@ -35,10 +38,20 @@ export interface BusOptions {
   /** Connection name shown in the server's monitoring (`connz`). */
   name: string;
   log: Logger;
-  /** Inbox prefix, so that per-agent permissions can keep replies private. */
-  inboxPrefix?: string;
+  /**
+   * NATS credentials (the text of a `.creds` file, shared/auth/jwt.ts): who this connection is and
+   * what the server lets it publish and subscribe. @default none (a NATS without authentication)
+   */
+  creds?: string;
+  /**
+   * The identity (shared/auth/identity.ts) when there are no credentials: a NATS without
+   * authentication, in tests. @default the credentials' identity, else "admin"
+   */
+  identity?: string;
   /** Give up connecting for the first time after this long; -1 waits forever. @default -1 */
   connectTimeoutMs?: number;
+  /** Keep trying until the first connect succeeds. @default true */
+  waitOnFirstConnect?: boolean;
 }
 
 /** Why a request failed without an answer. */
@@ -88,32 +101,46 @@ export function newTraceId(): string {
 export class Bus implements AsyncDisposable {
   readonly nc: NatsConnection;
   readonly log: Logger;
+  /** Who this connection is (`kubelet@node-1`): API requests carry it, NATS permits by it. */
+  readonly identity: string;
   readonly #subs = new Set<Subscription>();
   readonly #inflight = new Set<Promise<unknown>>();
   #connected = true;
 
-  constructor(nc: NatsConnection, log: Logger) {
+  constructor(nc: NatsConnection, log: Logger, identity: string = DEFAULT_IDENTITY) {
     this.nc = nc;
     this.log = log;
+    this.identity = identity;
     this.#watchStatus();
   }
 
-  /** Connects with kubelab's client defaults: reconnect forever, wait for the first connect. */
+  /**
+   * Connects with kubelab's client defaults: reconnect forever, wait for the first connect. With
+   * credentials, the connection authenticates as their identity and its replies come to that
+   * identity's own inbox (`_INBOX_kubelet@node-1.…`), which no other agent may read. Throws a
+   * SyntaxError for unreadable credentials, a RangeError for an unknown identity.
+   */
   static async connect(options: BusOptions): Promise<Bus> {
     const servers = options.servers ?? "nats://127.0.0.1:4222";
+    const creds = options.creds ? parseCreds(options.creds) : undefined;
+    const identity = creds?.identity ?? options.identity ?? DEFAULT_IDENTITY;
+    parseIdentity(identity);
     const nc = await connect({
       servers,
       name: options.name,
-      inboxPrefix: options.inboxPrefix,
+      inboxPrefix: inboxPrefix(identity),
+      authenticator: creds
+        ? jwtAuthenticator(creds.jwt, new TextEncoder().encode(creds.seed))
+        : undefined,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
-      waitOnFirstConnect: true,
+      waitOnFirstConnect: options.waitOnFirstConnect ?? true,
       timeout: options.connectTimeoutMs && options.connectTimeoutMs > 0
         ? options.connectTimeoutMs
         : undefined,
       pingInterval: 10_000,
     });
-    return new Bus(nc, options.log.with({ conn: options.name }));
+    return new Bus(nc, options.log.with({ conn: options.name }), identity);
   }
 
   /** Whether the connection is up now (false between a disconnect and the reconnect). */

@@ -4,7 +4,7 @@
  *
  * | subject | pattern | what flows |
  * |---|---|---|
- * | `kl.api.<resource>.<verb>` | request/reply | create, get, list, update, updateStatus, patch, delete, bind, watchpos |
+ * | `kl.api.<resource>.<verb>.<caller>` | request/reply | create, get, list, update, updateStatus, patch, delete, bind, watchpos; `<caller>` is the asker's identity (shared/auth) |
  * | `kl.watch.pods.<node or _>.<ns>.<name>` | JetStream `KL_WATCH` | pod watch events, routed by node |
  * | `kl.watch.<resource>.<ns or _>.<name>` | JetStream `KL_WATCH` | watch events of every other resource |
  * | `kl.node.<node>.cri.<Method>` | request/reply | CRI calls from a kubelet to its runtime |
@@ -12,6 +12,7 @@
  * | `kl.node.<node>.kubelet.<verb>` | request/reply | logs, exec, stats, pause, resume asked of a node's kubelet |
  * | `kl.node.<node>.proxy.<verb>` | publish | what a node's kube-proxy routes |
  * | `kl.lab.<verb>` | request/reply | the local lab's fault injection: `kill-node`, `restore-node` |
+ * | `kl.bootstrap.node` | request/reply | a compose node container asks the state service for its node's credentials |
  * @module
  */
 
@@ -95,8 +96,13 @@ export type ApiVerb = typeof API_VERBS[number];
 
 /** Builders for every subject. */
 export const subjects = {
-  /** `kl.api.pods.create` */
-  api: (resource: string, verb: ApiVerb): string => `${ROOT}.api.${resource}.${verb}`,
+  /** `kl.api.pods.create.admin`: a request of `caller` (an identity, shared/auth/identity.ts). */
+  api: (resource: string, verb: ApiVerb, caller: string): string =>
+    `${ROOT}.api.${resource}.${verb}.${token(caller)}`,
+  /** What the state service answers for one resource and verb: `kl.api.pods.create.*`. */
+  apiServe: (resource: string, verb: ApiVerb): string => `${ROOT}.api.${resource}.${verb}.*`,
+  /** Every API request of `caller`: `kl.api.*.*.kubelet@node-1`. */
+  apiOf: (caller: string): string => `${ROOT}.api.*.*.${token(caller)}`,
   /** Every API request. */
   apiAll: `${ROOT}.api.>`,
 
@@ -129,17 +135,25 @@ export const subjects = {
 
   /** `kl.node.node-1.cri.RunPodSandbox` */
   cri: (node: string, method: CriMethod): string => `${ROOT}.node.${token(node)}.cri.${method}`,
+  /** Every CRI call (and event) of a node: `kl.node.node-1.cri.*`. */
+  criAll: (node: string): string => `${ROOT}.node.${token(node)}.cri.*`,
   /** Container events from a node's runtime. */
   criEvents: (node: string): string => `${ROOT}.node.${token(node)}.cri.events`,
   /** `kl.node.node-1.kubelet.logs` */
   kubelet: (node: string, verb: KubeletVerb): string =>
     `${ROOT}.node.${token(node)}.kubelet.${verb}`,
+  /** Every verb of a node's kubelet (`*` for every node): `kl.node.node-1.kubelet.*`. */
+  kubeletAll: (node: string): string => `${ROOT}.node.${token(node)}.kubelet.*`,
   /** `kl.node.node-1.proxy.routes` */
   proxy: (node: string, verb: string): string => `${ROOT}.node.${token(node)}.proxy.${verb}`,
+  /** Everything a node's kube-proxy publishes: `kl.node.node-1.proxy.*`. */
+  proxyAll: (node: string): string => `${ROOT}.node.${token(node)}.proxy.*`,
   /** Everything of one node. */
   node: (node: string): string => `${ROOT}.node.${token(node)}.>`,
   /** `kl.lab.kill-node`: asks the local lab launcher to inject or repair a fault. */
   lab: (verb: string): string => `${ROOT}.lab.${verb}`,
+  /** A compose node container asks for its node's credentials. */
+  bootstrap: `${ROOT}.bootstrap.node`,
 
   /** Everything kubelab publishes. */
   all: `${ROOT}.>`,

@@ -55,7 +55,7 @@ export class ApiClient {
     body: unknown,
     schema: z.ZodType<T>,
   ) {
-    return this.bus.request(subjects.api(resource, verb), body, schema, {
+    return this.bus.request(subjects.api(resource, verb, this.bus.identity), body, schema, {
       timeoutMs: this.#timeoutMs,
       traceId: this.#traceId,
     });

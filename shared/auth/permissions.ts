@@ -1,0 +1,130 @@
+/**
+ * What each identity may publish and subscribe to on the bus — the lab's NodeRestriction and RBAC at
+ * the NATS level, enforced by nats-server from the permissions minted into each user JWT (jwt.ts).
+ * Pure: docs/security.md prints this table, and tests check it.
+ *
+ * The rules the table keeps:
+ * - an API request's subject ends with the caller's identity (`kl.api.pods.updateStatus.kubelet@node-1`)
+ *   and only that identity may publish it, so the state service knows who asks;
+ * - only the state service publishes watch events (`kl.watch.>`) and touches the store (`$KV`, the
+ *   JetStream API beyond reading the watch stream);
+ * - a node's agents reach only their own node's subjects and only their own pods' watch events;
+ * - only a node's kubelet calls its runtime (`kl.node.<node>.cri.<Method>`), and only its runtime
+ *   publishes its container events;
+ * - replies go to the asker's own inbox (`_INBOX_<identity>.…`), which no one else may read — except
+ *   the lab's owner (`admin`) and `tap`, who read everything.
+ * @module
+ */
+import { subjects, WATCH_STREAM } from "../bus/subjects.ts";
+import { formatIdentity, type Identity, inboxPrefix } from "./identity.ts";
+
+/** Publish or subscribe rules: allowed subjects, minus denied ones. */
+export interface SubjectRules {
+  allow: string[];
+  deny?: string[];
+}
+
+/** A connection's permissions, as in a NATS user JWT. */
+export interface NatsPermissions {
+  pub: SubjectRules;
+  sub: SubjectRules;
+  /** May answer requests (publish once to a reply subject it received). */
+  resp: boolean;
+}
+
+/** Reading the watch stream with consumers filtered on `filters` (`kl.watch.pods.node-1.>`). */
+export function watchReader(filters: string[]): string[] {
+  const api = `$JS.API`;
+  return [
+    `${api}.STREAM.INFO.${WATCH_STREAM}`,
+    ...filters.map((f) => `${api}.CONSUMER.CREATE.${WATCH_STREAM}.*.${f}`),
+    `${api}.CONSUMER.MSG.NEXT.${WATCH_STREAM}.*`,
+    `${api}.CONSUMER.INFO.${WATCH_STREAM}.*`,
+    `${api}.CONSUMER.DELETE.${WATCH_STREAM}.*`,
+  ];
+}
+
+/** The permissions of `id`. */
+export function permissionsFor(id: Identity): NatsPermissions {
+  const name = formatIdentity(id);
+  const inbox = `${inboxPrefix(name)}.>`;
+  const allWatches = watchReader([subjects.watchAll]);
+  switch (id.role) {
+    case "admin":
+      return {
+        pub: {
+          allow: [
+            subjects.apiOf(name),
+            subjects.kubeletAll("*"),
+            subjects.lab("*"),
+            ...allWatches,
+          ],
+        },
+        sub: { allow: [">"] },
+        resp: true,
+      };
+    case "tap":
+      return { pub: { allow: [] }, sub: { allow: [">"] }, resp: false };
+    case "state":
+      return {
+        pub: {
+          allow: [
+            subjects.watchAll,
+            "$JS.>",
+            "$KV.>",
+            subjects.kubeletAll("*"),
+          ],
+        },
+        sub: { allow: [subjects.apiAll, subjects.bootstrap, inbox] },
+        resp: true,
+      };
+    case "scheduler":
+    case "controllers":
+      return {
+        pub: { allow: [subjects.apiOf(name), ...allWatches] },
+        sub: { allow: [inbox] },
+        resp: false,
+      };
+    case "bootstrap":
+      return { pub: { allow: [subjects.bootstrap] }, sub: { allow: [inbox] }, resp: false };
+    case "kubelet": {
+      const node = id.node;
+      return {
+        pub: {
+          allow: [
+            subjects.apiOf(name),
+            subjects.criAll(node),
+            ...watchReader([subjects.watchFilter("pods", { nodeName: node })]),
+          ],
+          deny: [subjects.criEvents(node)],
+        },
+        sub: {
+          allow: [inbox, subjects.criEvents(node), subjects.kubeletAll(node)],
+        },
+        resp: true,
+      };
+    }
+    case "runtime": {
+      const node = id.node;
+      return {
+        pub: { allow: [subjects.criEvents(node)] },
+        sub: { allow: [inbox, subjects.criAll(node)] },
+        resp: true,
+      };
+    }
+    case "kube-proxy": {
+      const node = id.node;
+      return {
+        pub: {
+          allow: [
+            subjects.apiOf(name),
+            subjects.proxyAll(node),
+            ...watchReader(["services", "endpoints"].map((r) => subjects.watchFilter(r))),
+          ],
+        },
+        sub: { allow: [inbox] },
+        resp: false,
+      };
+    }
+  }
+}
