@@ -42,6 +42,13 @@ export interface TimingProfile {
   /** Node lifecycle controller: the rate in a partially disrupted large zone (secondary-…-rate). */
   secondaryNodeEvictionRate: number;
   /**
+   * Node lifecycle controller: an ephemeral node (compose's, annotated kubelab.io/ephemeral) silent
+   * this long is deleted — kubelab's stand-in for the cloud node lifecycle controller.
+   */
+  ephemeralNodeGraceMs: number;
+  /** Pod GC: a pod bound to a node that does not exist is deleted after this quarantine. */
+  podGCQuarantineMs: number;
+  /**
    * State service: the seconds pods tolerate the not-ready and unreachable NoExecute taints unless they
    * say otherwise (the DefaultTolerationSeconds admission plugin's flags).
    */
@@ -71,6 +78,8 @@ export const DEFAULT_PROFILE: TimingProfile = {
   nodeStartupGraceMs: 60_000,
   nodeEvictionRate: 0.1,
   secondaryNodeEvictionRate: 0.01,
+  ephemeralNodeGraceMs: 120_000,
+  podGCQuarantineMs: 40_000,
   defaultTolerationSeconds: 300,
   schedulerRetryMs: 60_000,
   fakePullMs: 1_000,
@@ -95,6 +104,8 @@ export const FAST_PROFILE: TimingProfile = {
   nodeStartupGraceMs: 10_000,
   nodeEvictionRate: 1,
   secondaryNodeEvictionRate: 0.1,
+  ephemeralNodeGraceMs: 15_000,
+  podGCQuarantineMs: 5_000,
   defaultTolerationSeconds: 30,
   schedulerRetryMs: 5_000,
   fakePullMs: 100,

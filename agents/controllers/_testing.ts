@@ -28,6 +28,8 @@ export interface ControllerLabOptions {
   nodes?: number;
   /** @default every controller */
   controllers?: readonly ControllerName[];
+  /** The nodes register as ephemeral (compose's): deleted once gone. @default false */
+  ephemeralNodes?: boolean;
 }
 
 /** One in-process node. */
@@ -121,6 +123,7 @@ export async function startControllerLab(opts: ControllerLabOptions = {}): Promi
       nodeName: node.name,
       nodeAddress: `127.1.0.${index + 1}`,
       podCIDR,
+      ephemeral: opts.ephemeralNodes,
     });
     await node.kubelet.start();
   };

@@ -13,6 +13,7 @@ import { EndpointsController } from "./endpoints.ts";
 import { GarbageCollector } from "./garbage_collector.ts";
 import { SharedInformerFactory } from "./informers.ts";
 import { NodeLifecycleController } from "./node_lifecycle.ts";
+import { PodGarbageCollector } from "./pod_gc.ts";
 import { ReplicaSetController } from "./replicaset.ts";
 import { TaintEvictionController } from "./taint_eviction.ts";
 
@@ -24,6 +25,7 @@ export const CONTROLLER_NAMES = [
   "taint-eviction",
   "garbage-collector",
   "endpoints",
+  "pod-garbage-collector",
 ] as const;
 /** One of {@linkcode CONTROLLER_NAMES}. */
 export type ControllerName = typeof CONTROLLER_NAMES[number];
@@ -143,6 +145,9 @@ export class ControllerManager implements AsyncDisposable {
           log,
         }),
       );
+    }
+    if (enabled.has("pod-garbage-collector")) {
+      controllers.push(new PodGarbageCollector({ client, informers, clock, log, timing }));
     }
     const aborted = new Promise<void>((resolve) => {
       if (signal.aborted) resolve();

@@ -7,10 +7,20 @@
  * per-zone rate-limited queue (the taint eviction controller then evicts). Healthy again, the taints
  * go. When every node of every zone is down the controller assumes its own view is at fault and stops
  * evicting (full disruption).
+ *
+ * It also stands in for the cloud node lifecycle controller, which deletes a Node whose machine is
+ * gone: a node annotated `kubelab.io/ephemeral` (a compose node container's) that has not been heard
+ * from for the ephemeral-node grace period is deleted with its Lease, so that scaling containers down
+ * leaves no ghost nodes.
  * @module
  */
 import type { Lease } from "../../shared/api/coordination.ts";
-import type { Node, Pod, Taint } from "../../shared/api/core.ts";
+import {
+  EPHEMERAL_NODE_ANNOTATION,
+  type Node,
+  type Pod,
+  type Taint,
+} from "../../shared/api/core.ts";
 import type { Condition } from "../../shared/api/meta.ts";
 import type { ApiClient } from "../../shared/client/client.ts";
 import type { WatchEventType } from "../../shared/client/protocol.ts";
@@ -73,6 +83,7 @@ export interface NodeLifecycleControllerOptions {
     | "nodeStartupGraceMs"
     | "nodeEvictionRate"
     | "secondaryNodeEvictionRate"
+    | "ephemeralNodeGraceMs"
   >;
   /** --large-cluster-size-threshold. @default 50 */
   largeClusterThreshold?: number;
@@ -183,6 +194,9 @@ export class NodeLifecycleController {
       await this.#nodeEvent(gone, "RemovingNode", `Removing Node ${name} from Controller`);
       this.#known.delete(name);
       this.#health.delete(name);
+      this.#retry.delete(name);
+      // A deleted node waiting for its NoExecute taint would only hold up the next real failure.
+      for (const tainter of this.#tainters.values()) tainter.remove(name);
     }
     const zones = new Map<string, (Condition | undefined)[]>();
     const queue = [...nodes];
@@ -231,6 +245,7 @@ export class NodeLifecycleController {
       }
     }
     const { observedReady, currentReady } = update;
+    if (await this.#deleteIfGone(current, update.health.probeTimestamp)) return;
     if (node.metadata.labels?.[EXCLUDE_DISRUPTION_LABEL] === undefined) {
       const zone = zoneKey(current);
       zones.set(zone, [...(zones.get(zone) ?? []), currentReady]);
@@ -248,6 +263,38 @@ export class NodeLifecycleController {
       }
     }
     this.#retry.delete(name);
+  }
+
+  /**
+   * Deletes an ephemeral node (and its Lease) silent for the ephemeral-node grace period, as the cloud
+   * node lifecycle controller deletes a node whose instance no longer exists. True when it did.
+   */
+  async #deleteIfGone(node: Node, heardFrom: number): Promise<boolean> {
+    const { client, clock, timing } = this.#opts;
+    if (node.metadata.annotations?.[EPHEMERAL_NODE_ANNOTATION] !== "true") return false;
+    // Every node silent says more about this controller's view than about the nodes: keep them.
+    const states = [...this.#zoneStates.values()];
+    if (states.length && states.every((st) => st === "FullDisruption")) return false;
+    const silentMs = clock.now() - heardFrom;
+    if (silentMs < timing.ephemeralNodeGraceMs) return false;
+    const name = node.metadata.name!;
+    this.#log.info("Deleting an ephemeral node that is gone", { node: name, silentMs });
+    await this.#nodeEvent(
+      node,
+      "DeletingNode",
+      `Deleting node ${name} because its container is gone (silent for ${
+        Math.round(silentMs / 1000)
+      } s)`,
+    );
+    try {
+      await client.delete("nodes", { name, preconditions: { uid: node.metadata.uid } });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    await client.delete("leases", { namespace: NODE_LEASE_NAMESPACE, name }).catch((err) => {
+      if (!isNotFound(err)) this.#log.warn("Could not delete the node's Lease", { error: err });
+    });
+    return true;
   }
 
   /** processTaintBaseEviction: queue or swap the NoExecute taint, or remove it from a healthy node. */

@@ -90,6 +90,8 @@ export interface KubeletOptions {
   kernelVersion?: string;
   /** Which hosts probes and hooks may dial. @default new LabNetwork() */
   network?: Pick<LabNetwork, "refusal">;
+  /** The node lives and dies with its container: deleted once gone (node_status.ts). @default false */
+  ephemeral?: boolean;
 }
 
 /**
@@ -177,6 +179,7 @@ export class Kubelet {
       kernelVersion: options.kernelVersion ?? "unknown",
       machineID: machineId(options.nodeName),
       bootID: crypto.randomUUID(),
+      ephemeral: options.ephemeral,
     };
     const backoff = { initialMs: timing.backoffInitialMs, maxMs: timing.backoffMaxMs };
     // Which way handlers run (network, or through the fake runtime) is set once the runtime answers.

@@ -6,7 +6,8 @@
  * 127.0.0.1), `KUBELAB_POD_CIDR` (default 10.244.0.0/24), `KUBELAB_NODE_CPU` (default 4),
  * `KUBELAB_NODE_MEMORY` (default 8Gi), `KUBELAB_NODE_MAX_PODS` (default 110), `KUBELAB_LAB_NETWORKS`
  * (networks the lab created, which probes may dial besides loopback and this host's interfaces; see
- * shared/net/lab_network.ts), plus runAgent's
+ * shared/net/lab_network.ts), `KUBELAB_NODE_EPHEMERAL` (`true`: the node is deleted once its container
+ * is gone, compose), plus runAgent's
  * `KUBELAB_NATS_URL`, `KUBELAB_PROFILE`, `KUBELAB_LOG_LEVEL`.
  * @module
  */
@@ -63,6 +64,7 @@ await runAgent("kubelet", async ({ bus, clock, log, signal, timing }) => {
     capacity,
     kernelVersion: Deno.osRelease(),
     network: new LabNetwork({ networks: labNetworks }),
+    ephemeral: env("KUBELAB_NODE_EPHEMERAL") === "true",
   });
   await kubelet.start();
   return { stop: () => kubelet.stop() };

@@ -3,7 +3,7 @@
  * nodestatus/setters.go), pure: configuration, runtime health and the previous status in, Node out.
  * @module
  */
-import type { Node } from "../../shared/api/core.ts";
+import { EPHEMERAL_NODE_ANNOTATION, type Node } from "../../shared/api/core.ts";
 import type { Condition } from "../../shared/api/meta.ts";
 import { formatBytes, parseBytes } from "../../shared/api/quantity.ts";
 import { MEMORY_AVAILABLE_THRESHOLD_BYTES, NO_PRESSURE, type NodePressure } from "./eviction.ts";
@@ -27,6 +27,8 @@ export interface NodeConfig {
   kernelVersion: string;
   machineID: string;
   bootID: string;
+  /** The node lives and dies with its container (compose): annotated so that it is removed when gone. */
+  ephemeral?: boolean;
 }
 
 /** The runtime as the kubelet last saw it. */
@@ -56,7 +58,10 @@ export function newNode(config: NodeConfig): Node {
     metadata: {
       name: config.nodeName,
       labels: nodeLabels(config.nodeName),
-      annotations: { "node.alpha.kubernetes.io/ttl": "0" },
+      annotations: {
+        "node.alpha.kubernetes.io/ttl": "0",
+        ...(config.ephemeral ? { [EPHEMERAL_NODE_ANNOTATION]: "true" } : {}),
+      },
     },
     spec: { podCIDR: config.podCIDR, podCIDRs: [config.podCIDR] },
   };
@@ -72,6 +77,11 @@ export function reconcileNode(existing: Node, config: NodeConfig): Node {
     metadata: {
       ...existing.metadata,
       labels: { ...existing.metadata.labels, ...nodeLabels(config.nodeName) },
+      ...(config.ephemeral
+        ? {
+          annotations: { ...existing.metadata.annotations, [EPHEMERAL_NODE_ANNOTATION]: "true" },
+        }
+        : {}),
     },
     spec: { ...existing.spec, podCIDR: config.podCIDR, podCIDRs: [config.podCIDR] },
   };

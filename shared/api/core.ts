@@ -327,3 +327,10 @@ export const Namespace = kind("v1", "Namespace", {
 export type Namespace = z.infer<typeof Namespace>;
 
 export { LabelSelector };
+
+/**
+ * The annotation of a node that lives and dies with a container (compose's nodes): the node lifecycle
+ * controller deletes it once it has been silent for the ephemeral-node grace period, as the cloud node
+ * lifecycle controller deletes a node whose instance is gone.
+ */
+export const EPHEMERAL_NODE_ANNOTATION = "kubelab.io/ephemeral";
