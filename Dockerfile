@@ -3,9 +3,10 @@
 #   docker compose build                                         # deps downloaded from npm
 #   docker/prepare-offline.sh && DENO_DIR_SEED=docker/deno-dir.tar docker compose build   # no network
 #
-# Works with the legacy builder and BuildKit, and on base images without a shell: every RUN is in exec
-# form. The base image needs deno on PATH, DENO_DIR=/deno-dir/ writable by uid 1993 (the `deno` user of
-# the official images) — denoland/deno:* and docker/build-test-images.sh's image both are.
+# Works with the legacy builder and BuildKit: every RUN is in exec form, so building needs no shell. The
+# base image needs deno on PATH, DENO_DIR=/deno-dir/ writable by uid 1993 (the `deno` user of the
+# official images) and, for compose's healthchecks, bash — denoland/deno:* (Debian) and
+# docker/build-test-images.sh's image all have them.
 
 ARG DENO_IMAGE=denoland/deno:2.9.6
 FROM ${DENO_IMAGE}
@@ -19,6 +20,10 @@ ENV DENO_DIR=/deno-dir/ \
     DENO_NO_UPDATE_CHECK=1 \
     DENO_NO_PROMPT=1
 WORKDIR /app
+
+# compose.yaml's secret volumes (lab/compose_init.ts) mount here, one folder per service; a new volume
+# takes its owner from the image, so the init service (uid 1993) can write them.
+RUN ["deno", "eval", "Deno.mkdirSync('/kubelab'); Deno.chmodSync('/kubelab', 0o755); for (const d of ['keys', 'nats', 'state', 'scheduler', 'controllers', 'node', 'admin', 'tap']) { Deno.mkdirSync(`/kubelab/${d}`); Deno.chmodSync(`/kubelab/${d}`, 0o700); Deno.chownSync(`/kubelab/${d}`, 1993, 1993); }"]
 USER 1993:1993
 
 # Dependencies first: this layer is rebuilt only when deno.json, deno.lock or the seed change.
@@ -37,8 +42,8 @@ RUN ["deno", "cache", "--frozen", \
      "agents/kubelet/main.ts", \
      "agents/kube-proxy/main.ts", \
      "lab/node_main.ts", \
-     "cli/main.ts", \
-     "docker/healthcheck.ts"]
+     "lab/compose_init.ts", \
+     "cli/main.ts"]
 
 ENTRYPOINT ["deno", "run", "-A", "--cached-only", "--frozen"]
 CMD ["agents/state/main.ts"]

@@ -3,8 +3,10 @@
 # machine (no registry, no network):
 #
 #   kubelab-test/deno:<version>   the npm deno binary + the shared libraries ldd lists for it + CA bundle,
-#                                 user deno (uid 1993, as in denoland/deno), /deno-dir owned by it, /tmp.
-#                                 No shell, like a distroless image: kubelab's Dockerfile must not need one.
+#                                 user deno (uid 1993, as in denoland/deno), /deno-dir owned by it, /tmp,
+#                                 and bash (which the Debian-based denoland/deno has too: compose.yaml's
+#                                 healthchecks are bash builtins). No /bin/sh: kubelab's Dockerfile must
+#                                 build without one.
 #   kubelab-test/nats:<version>   Debian's /usr/sbin/nats-server + its libraries + busybox-static (a shell
 #                                 and the wget that compose.yaml's NATS healthcheck uses, as nats:*-alpine has).
 #
@@ -87,12 +89,14 @@ import_image() {
   tar --numeric-owner -C "$rootfs" -c . | docker import "${args[@]}" - "$ref" >/dev/null
 }
 
-# --- deno: like denoland/deno, without a shell ---
-deno_sha=$(cat "$DENO_BIN" "$0" | sha256sum | cut -c1-64)
+# --- deno: like denoland/deno (bash, no /bin/sh) ---
+BASH_BIN=${BASH_BIN:-/bin/bash}
+deno_sha=$(cat "$DENO_BIN" "$BASH_BIN" "$0" | sha256sum | cut -c1-64)
 if stale "$DENO_IMAGE" "$deno_sha"; then
   r=$work/deno
   base_rootfs "$r"
   add_binary "$r" "$DENO_BIN" /usr/bin/deno
+  add_binary "$r" "$BASH_BIN" /bin/bash
   mkdir -p "$r/deno-dir" "$r/home/deno"
   chown 1993:1993 "$r/deno-dir" "$r/home/deno"
   import_image "$DENO_IMAGE" "$deno_sha" "$r" \

@@ -9,18 +9,21 @@
  * address), `KUBELAB_POD_CIDR` (default: `10.244.<last octet of the address>.0/24`). Other variables
  * (`KUBELAB_NATS_URL`, `KUBELAB_PROFILE`, `KUBELAB_RUNTIME`, `KUBELAB_NODE_CPU`, …) pass through.
  *
- * While all three run, the supervisor rewrites `KUBELAB_NODE_HEALTH_FILE` (default
- * `/tmp/kubelab-node-health.json`) every 2 s; the container's healthcheck tests that it is fresh.
+ * With `KUBELAB_BOOTSTRAP_CREDS` (the shared bootstrap credentials, compose's), it first asks the state
+ * service for its agents' own credentials (bootstrap.ts) and hands each agent its file.
+ *
+ * While all three run, it keeps `KUBELAB_HEALTH_FILE` (default `/tmp/kubelab-health`) fresh; the
+ * container's healthcheck reads it (shared/health.ts).
  * @module
  */
 import { env } from "../shared/agent.ts";
 import { RealClock } from "../shared/clock.ts";
+import { startHeartbeat } from "../shared/health.ts";
 import { loggerFromEnv } from "../shared/log.ts";
+import { bootstrapNode } from "./bootstrap.ts";
 import { startNode } from "./node.ts";
 import { nodeIdentity } from "./node_identity.ts";
 import { Supervisor } from "./supervisor.ts";
-
-const HEARTBEAT_MS = 2_000;
 
 if (import.meta.main) {
   let identity;
@@ -35,37 +38,50 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   const log = loggerFromEnv({ agent: "node", node: identity.name });
-  const healthFile = env("KUBELAB_NODE_HEALTH_FILE", "/tmp/kubelab-node-health.json");
-  const supervisor = new Supervisor({ clock: new RealClock(), log });
-  log.info("Starting node agents", { address: identity.address, podCIDR: identity.podCIDR });
-  // The image has every program cached: an agent never fetches anything at run time.
-  const node = startNode(identity, { supervisor, env: {}, cachedOnly: true });
-  const heartbeat = async () => {
-    try {
-      if (supervisor.allRunning) {
-        const body = {
-          node: identity.name,
-          time: new Date().toISOString(),
-          agents: supervisor.status(),
-        };
-        await Deno.writeTextFile(healthFile, JSON.stringify(body) + "\n");
-      } else {
-        await Deno.remove(healthFile).catch(() => {});
-      }
-    } catch (err) {
-      log.warn("Cannot write the health file", { file: healthFile, error: err });
-    }
-  };
-
-  const timer = setInterval(heartbeat, HEARTBEAT_MS);
-  const signal = await new Promise<string>((resolve) => {
+  const clock = new RealClock();
+  const stopping = new AbortController();
+  const stopRequested = new Promise<string>((resolve) => {
     for (const sig of ["SIGINT", "SIGTERM"] as const) {
-      Deno.addSignalListener(sig, () => resolve(sig));
+      Deno.addSignalListener(sig, () => {
+        stopping.abort();
+        resolve(sig);
+      });
     }
   });
-  clearInterval(timer);
+
+  let creds;
+  const bootstrapFile = env("KUBELAB_BOOTSTRAP_CREDS");
+  if (bootstrapFile) {
+    try {
+      creds = await bootstrapNode({
+        servers: env("KUBELAB_NATS_URL", "nats://127.0.0.1:4222").split(","),
+        bootstrapCreds: await Deno.readTextFile(bootstrapFile),
+        node: identity.name,
+        dir: env("KUBELAB_CREDS_DIR", "/tmp/kubelab-creds"),
+        clock,
+        log,
+        signal: stopping.signal,
+      });
+    } catch (err) {
+      if (stopping.signal.aborted) Deno.exit(0);
+      log.error("Cannot get the node's credentials", { error: err });
+      Deno.exit(1);
+    }
+  }
+
+  const supervisor = new Supervisor({ clock, log });
+  log.info("Starting node agents", { address: identity.address, podCIDR: identity.podCIDR });
+  // The image has every program cached: an agent never fetches anything at run time.
+  const node = startNode(identity, { supervisor, env: {}, creds, cachedOnly: true });
+  const stopHeartbeat = startHeartbeat({
+    file: env("KUBELAB_HEALTH_FILE", "/tmp/kubelab-health"),
+    clock,
+    healthy: () => supervisor.allRunning,
+    details: () => ({ node: identity.name, agents: supervisor.status() }),
+  });
+  const signal = await stopRequested;
   log.info("Stopping node agents", { signal });
-  await Deno.remove(healthFile).catch(() => {});
+  await stopHeartbeat();
   await node.stop();
   log.info("Node stopped");
   Deno.exit(0);

@@ -7,6 +7,7 @@ import { parseCreds } from "./auth/jwt.ts";
 import { Bus } from "./bus/bus.ts";
 import { RealClock } from "./clock.ts";
 import type { Clock } from "./clock.ts";
+import { startHeartbeat } from "./health.ts";
 import { type Logger, loggerFromEnv } from "./log.ts";
 import { type TimingProfile, timingProfile } from "./timing.ts";
 
@@ -23,6 +24,8 @@ export interface AgentContext {
 /** A started agent: `stop()` finishes its writes. */
 export interface RunningAgent {
   stop(): Promise<void>;
+  /** Whether it is ready to do its work (the heartbeat file stops while not). @default always */
+  ready?(): boolean;
 }
 
 /** Reads an environment variable, or `fallback`. */
@@ -50,8 +53,9 @@ export async function credsFromEnv(): Promise<string | undefined> {
 /**
  * Runs an agent as a process: `KUBELAB_NATS_URL` (default nats://127.0.0.1:4222), `KUBELAB_NATS_CREDS`
  * (its credentials; their identity must be the agent's own: `state`, `kubelet@node-1`…),
- * `KUBELAB_PROFILE`, `KUBELAB_LOG_LEVEL`. Exits 0 after a clean stop on SIGINT/SIGTERM, 1 when start-up
- * fails.
+ * `KUBELAB_PROFILE`, `KUBELAB_LOG_LEVEL`, `KUBELAB_HEALTH_FILE` (kept fresh while the agent runs,
+ * reaches NATS and says it is ready: a container healthcheck reads it, shared/health.ts). Exits 0 after
+ * a clean stop on SIGINT/SIGTERM, 1 when start-up fails.
  */
 export async function runAgent(
   name: string,
@@ -83,16 +87,21 @@ export async function runAgent(
       creds,
       identity,
     });
-    const agent = await start({
-      bus,
-      clock: new RealClock(),
-      log,
-      signal: controller.signal,
-      timing,
-    });
+    const clock = new RealClock();
+    const agent = await start({ bus, clock, log, signal: controller.signal, timing });
     log.info("Started", { profile: timing.name });
+    const healthFile = env("KUBELAB_HEALTH_FILE");
+    const connected = bus;
+    const stopHeartbeat = healthFile
+      ? startHeartbeat({
+        file: healthFile,
+        clock,
+        healthy: () => connected.connected && (agent.ready?.() ?? true),
+      })
+      : undefined;
     const sig = await stopped;
     log.info("Stopping", { signal: sig });
+    await stopHeartbeat?.();
     controller.abort();
     await agent.stop();
     await bus.drain();

@@ -1,11 +1,14 @@
 /**
  * The state service's process: `deno run -A agents/state/main.ts`. Environment: `KUBELAB_HTTP_ADDR`
  * (default 127.0.0.1:8080; port 0 picks a free one), `KUBELAB_WATCH_MAX_AGE_SECONDS` (default 3600) and
- * `KUBELAB_WATCH_MAX_MSGS` (default 1000000) for the KL_WATCH stream, and runAgent's `KUBELAB_NATS_URL`,
+ * `KUBELAB_WATCH_MAX_MSGS` (default 1000000) for the KL_WATCH stream, `KUBELAB_BOOTSTRAP_SIGNER` (a
+ * JSON file with the account's public key and signing seed: then it answers `kl.bootstrap.node`,
+ * bootstrap.ts; compose sets it), and runAgent's `KUBELAB_NATS_URL`, `KUBELAB_NATS_CREDS`,
  * `KUBELAB_PROFILE`, `KUBELAB_LOG_LEVEL`. Stops cleanly on SIGINT and SIGTERM.
  * @module
  */
 import { env, runAgent } from "../../shared/agent.ts";
+import { serveBootstrap, SignerFile } from "./bootstrap.ts";
 import { StateService } from "./service.ts";
 
 /** `127.0.0.1:8080` → hostname and port; `:8080` listens on every address. */
@@ -27,6 +30,21 @@ function positive(name: string, fallback: number): number {
   return v;
 }
 
+/** Reads the bootstrap signer's file; throws naming the variable and what is wrong. */
+async function readSigner(path: string) {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await Deno.readTextFile(path));
+  } catch (err) {
+    throw new Error(`Cannot read KUBELAB_BOOTSTRAP_SIGNER "${path}": ${(err as Error).message}`);
+  }
+  const parsed = SignerFile.safeParse(raw);
+  if (!parsed.success) {
+    throw new Error(`Invalid KUBELAB_BOOTSTRAP_SIGNER "${path}": expected {account, signingSeed}`);
+  }
+  return parsed.data;
+}
+
 if (import.meta.main) {
   await runAgent("state", async ({ bus, clock, log, signal, timing }) => {
     const { hostname, port } = parseListenAddr(env("KUBELAB_HTTP_ADDR", "127.0.0.1:8080"));
@@ -39,13 +57,19 @@ if (import.meta.main) {
       watchMaxMsgs: positive("KUBELAB_WATCH_MAX_MSGS", 1_000_000),
       defaultTolerationSeconds: timing.defaultTolerationSeconds,
     });
+    const signerFile = env("KUBELAB_BOOTSTRAP_SIGNER");
+    const bootstrap = signerFile
+      ? serveBootstrap(bus, await readSigner(signerFile), log)
+      : undefined;
     const server = Deno.serve({
       hostname,
       port,
       onListen: (addr) => log.info("HTTP listening", { addr: `${addr.hostname}:${addr.port}` }),
     }, (req) => service.http(req));
     return {
+      ready: () => service.ready,
       async stop() {
+        bootstrap?.unsubscribe();
         // runAgent aborted `signal` first, which ends open watches, so shutdown only waits for requests.
         await server.shutdown();
         await service.stop();
