@@ -18,6 +18,8 @@ export interface NatsServerOptions {
   binary?: string;
   /** Where the server's own log goes; undefined discards it. */
   logFile?: string;
+  /** The largest message the server takes, headers included. @default 1048576 (nats-server's) */
+  maxPayload?: number;
 }
 
 /** A running nats-server. */
@@ -84,6 +86,12 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
   const args = ["-js", "-a", host, "-p", String(port), "-sd", options.storeDir];
   if (httpPort) args.push("-m", String(httpPort));
   if (options.logFile) args.push("-l", options.logFile);
+  if (options.maxPayload !== undefined) {
+    // nats-server has no flag for it: a configuration file, which the flags above override.
+    const config = `${options.storeDir}/nats-server.conf`;
+    await Deno.writeTextFile(config, `max_payload: ${options.maxPayload}\n`);
+    args.push("-c", config);
+  }
 
   let child: Deno.ChildProcess;
   const spawn = async () => {
