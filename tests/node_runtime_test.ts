@@ -158,3 +158,44 @@ Deno.test("a list item too large for any page is an error naming the subject and
   // The runtime keeps serving.
   assert.equal((await rt.cri.listPodSandbox()).items.length, 1);
 });
+
+Deno.test("exec output and a log line larger than a NATS message arrive cut, with a note", async () => {
+  await using rt = await servedHarness(await processHarness("10.244.203.0/24"), NODE, {
+    maxPayload: SMALL_PAYLOAD,
+  });
+  const cut = /^x+ \[… [\d,]+ bytes cut to fit a message\]$/;
+  const config = sandboxConfig("chatty");
+  const { podSandboxId } = await rt.cri.runPodSandbox({ config });
+  await rt.cri.pullImage({ image: { image: "busybox:1.36" } });
+  const { containerId } = await rt.cri.createContainer({
+    podSandboxId,
+    config: containerConfig("app", "busybox:1.36", "chatty", 0, [
+      "sh",
+      "-c",
+      "head -c 100000 /dev/zero | tr '\\0' x; echo; echo done; exec sleep 60",
+    ]),
+    sandboxConfig: config,
+  });
+  await rt.cri.startContainer({ containerId });
+
+  const exec = await rt.cri.execSync({ containerId, cmd: ["head", "-c", "100000", "/dev/zero"] });
+  assert.equal(exec.exitCode, 0);
+  assert.ok(jsonBytes(exec) <= SMALL_PAYLOAD);
+  assert.match(exec.stdout, /^\0+ \[… [\d,]+ bytes cut to fit a message\]$/);
+
+  // Followed from the start: the long line comes alone, cut; then the rest.
+  let logs = await rt.cri.containerLogs({ containerId, sinceLine: 0 });
+  for (let i = 0; i < 200 && logs.lines.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    logs = await rt.cri.containerLogs({ containerId, sinceLine: 0 });
+  }
+  assert.equal(logs.nextLine, 1);
+  assert.match(logs.lines[0], cut);
+  let rest = await rt.cri.containerLogs({ containerId, sinceLine: 1 });
+  for (let i = 0; i < 200 && rest.lines.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    rest = await rt.cri.containerLogs({ containerId, sinceLine: 1 });
+  }
+  assert.deepEqual(rest.lines, ["done"]);
+  await rt.cri.stopContainer({ containerId, timeout: 0 });
+});

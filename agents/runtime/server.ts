@@ -2,7 +2,8 @@
  * The runtime agent's NATS front: serves every CRI method of a {@linkcode RuntimeBackend} on
  * `kl.node.<node>.cri.<Method>` and publishes its container events on `kl.node.<node>.cri.events`.
  * The list methods answer in pages that each fit in a NATS message (shared/bus/pager.ts): however many
- * containers a node holds, its lists still reach the kubelet.
+ * containers a node holds, its lists still reach the kubelet. Logs and exec output are bounded to one
+ * message too (reply_bounds.ts).
  * @module
  */
 import type { Subscription } from "@nats-io/nats-core";
@@ -12,9 +13,16 @@ import { type ListOf, ListPager } from "../../shared/bus/pager.ts";
 import { maxReplyBytes } from "../../shared/bus/payload.ts";
 import { CRI_METHODS, type CriMethod, subjects } from "../../shared/bus/subjects.ts";
 import type { Clock } from "../../shared/clock.ts";
-import { CRI, criListItems, criMethodName, type CriParsedRequest } from "../../shared/cri/api.ts";
+import {
+  CRI,
+  criListItems,
+  criMethodName,
+  type CriParsedRequest,
+  type CriReply,
+} from "../../shared/cri/api.ts";
 import type { Logger } from "../../shared/log.ts";
 import type { RuntimeBackend } from "./backend.ts";
+import { boundReply, boundRequest } from "./reply_bounds.ts";
 
 /** Options for {@linkcode RuntimeServer}. */
 export interface RuntimeServerOptions {
@@ -83,17 +91,23 @@ export class RuntimeServer {
   }
 
   /**
-   * Calls the backend. For a list: the first page of what the backend answers, or — given a
-   * `continue` token — the next page of a list answered earlier, without asking the backend again.
+   * Calls the backend, keeping the reply within one message. For a list: the first page of what the
+   * backend answers, or — given a `continue` token — the next page of a list answered earlier,
+   * without asking the backend again.
    */
   async #dispatch(method: CriMethod, req: CriParsedRequest<CriMethod>): Promise<unknown> {
-    const fn = this.#opts.backend[criMethodName(method)] as (r: unknown) => Promise<unknown>;
+    const { backend, bus } = this.#opts;
+    const fn = backend[criMethodName(method)] as (r: unknown) => Promise<CriReply<CriMethod>>;
+    const maxBytes = maxReplyBytes(bus.nc);
     const pager = this.#pagers.get(method);
-    if (!pager) return fn.call(this.#opts.backend, req);
+    if (!pager) {
+      const reply = await fn.call(backend, boundRequest(method, req, maxBytes));
+      return boundReply(method, reply, maxBytes);
+    }
     const { limit, continue: token } = req as { limit?: number; continue?: string };
     const page = token
       ? pager.resume(token, limit)
-      : pager.start(await fn.call(this.#opts.backend, req) as ListOf<string>, limit);
+      : pager.start(await fn.call(backend, req) as unknown as ListOf<string>, limit);
     return page.continue ? { ...page.list, continue: page.continue } : page.list;
   }
 }

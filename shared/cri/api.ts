@@ -10,8 +10,8 @@
  *   `{ state: { state } }` value message;
  * - ExecSync output is text, not bytes;
  * - `ContainerLogs` is kubelab's own: containerd writes log files the kubelet reads, here the runtime
- *   answers with the lines (at most {@linkcode MAX_LOG_REPLY_BYTES} per reply, so a reply always fits
- *   a NATS message; a follower polls again from `nextLine`);
+ *   answers with the lines (at most `limitBytes` per reply, which the runtime's server lowers to what
+ *   one NATS message carries; a follower polls again from `nextLine`);
  * - the four list methods ({@linkcode CRI_LISTS}) answer in pages that each fit a NATS message: a request
  *   may carry `limit` and `continue`, a reply carries `continue` when more items follow
  *   (shared/bus/pager.ts). The CRI's gRPC has no such need: its messages may be 16 MiB.
@@ -23,7 +23,10 @@ import type { CriMethod } from "../bus/subjects.ts";
 
 const StringMap = z.record(z.string(), z.string());
 
-/** The most log text one ContainerLogs reply carries (NATS' default max_payload is 1 MiB). */
+/**
+ * The most bytes of lines one ContainerLogs reply carries when the request sets no `limitBytes`
+ * (NATS' default max_payload is 1 MiB).
+ */
 export const MAX_LOG_REPLY_BYTES = 512 * 1024;
 
 /** An RFC 3339 timestamp with milliseconds. */
@@ -342,6 +345,12 @@ export const CRI = {
        * only what is new. `tailLines` then applies to what is left.
        */
       sinceLine: z.number().int().min(0).optional(),
+      /**
+       * At most this many bytes of `lines` (as JSON): the newest lines when reading whole, the oldest
+       * when following; a single longer line is cut with a note. The runtime's server lowers it to
+       * what one message carries. @default MAX_LOG_REPLY_BYTES
+       */
+      limitBytes: z.number().int().min(64).optional(),
     }),
     reply: z.object({
       lines: z.array(z.string()),
