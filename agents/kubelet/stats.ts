@@ -9,7 +9,7 @@
 import type { z } from "zod";
 import type { Bus } from "../../shared/bus/bus.ts";
 import { ListPager } from "../../shared/bus/pager.ts";
-import { maxReplyBytes } from "../../shared/bus/payload.ts";
+import { maxMessageBytes } from "../../shared/bus/payload.ts";
 import { subjects } from "../../shared/bus/subjects.ts";
 import type { Clock } from "../../shared/clock.ts";
 import type { ContainerStats } from "../../shared/cri/api.ts";
@@ -101,7 +101,7 @@ export function serveStats(options: ServeStatsOptions): Promise<void> {
     key: "pods",
     subject,
     clock,
-    maxBytes: () => maxReplyBytes(bus.nc),
+    maxBytes: () => maxMessageBytes(bus.nc),
   });
   const summary = async () => {
     const [{ stats }, { containers }] = await Promise.all([

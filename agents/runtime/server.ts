@@ -10,7 +10,7 @@ import type { Subscription } from "@nats-io/nats-core";
 import type { z } from "zod";
 import type { Bus } from "../../shared/bus/bus.ts";
 import { type ListOf, ListPager } from "../../shared/bus/pager.ts";
-import { maxReplyBytes } from "../../shared/bus/payload.ts";
+import { maxMessageBytes } from "../../shared/bus/payload.ts";
 import { CRI_METHODS, type CriMethod, subjects } from "../../shared/bus/subjects.ts";
 import type { Clock } from "../../shared/clock.ts";
 import {
@@ -56,7 +56,7 @@ export class RuntimeServer {
           key,
           subject: subjects.cri(nodeName, method),
           clock,
-          maxBytes: () => maxReplyBytes(bus.nc),
+          maxBytes: () => maxMessageBytes(bus.nc),
         }),
       );
     }
@@ -98,7 +98,7 @@ export class RuntimeServer {
   async #dispatch(method: CriMethod, req: CriParsedRequest<CriMethod>): Promise<unknown> {
     const { backend, bus } = this.#opts;
     const fn = backend[criMethodName(method)] as (r: unknown) => Promise<CriReply<CriMethod>>;
-    const maxBytes = maxReplyBytes(bus.nc);
+    const maxBytes = maxMessageBytes(bus.nc);
     const pager = this.#pagers.get(method);
     if (!pager) {
       const reply = await fn.call(backend, boundRequest(method, req, maxBytes));

@@ -133,7 +133,7 @@ export interface ListPagerOptions<K extends string> {
   /** The subject the pages answer on, for errors. */
   subject: string;
   clock: Clock;
-  /** The most bytes of JSON one page may take (`maxReplyBytes` of the connection). */
+  /** The most bytes of JSON one page may take (`maxMessageBytes` of the connection). */
   maxBytes: () => number;
   /** How long the rest of a list waits for its next page. @default 60_000 */
   ttlMs?: number;

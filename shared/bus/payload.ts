@@ -11,8 +11,8 @@ import type { NatsConnection } from "@nats-io/nats-core";
 export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
 /**
- * What a reply leaves free for its headers (`Kl-Trace-Id`, `Kl-Status`: under 100 bytes) and the fields
- * a page adds (`continue`).
+ * What a message leaves free for its headers (`Kl-Trace-Id`, `Kl-Status`: under 100 bytes) and the
+ * fields a page adds (`continue`).
  */
 export const HEADROOM_BYTES = 4 * 1024;
 
@@ -23,8 +23,8 @@ export function maxPayload(nc: Pick<NatsConnection, "info">): number {
   return nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
 }
 
-/** The most bytes of JSON one reply on `nc` may carry: `max_payload` less {@linkcode HEADROOM_BYTES}. */
-export function maxReplyBytes(nc: Pick<NatsConnection, "info">): number {
+/** The most bytes of JSON one message on `nc` may carry: `max_payload` less {@linkcode HEADROOM_BYTES}. */
+export function maxMessageBytes(nc: Pick<NatsConnection, "info">): number {
   return maxPayload(nc) - HEADROOM_BYTES;
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fitText, jsonBytes, maxPayload, maxReplyBytes } from "./payload.ts";
+import { fitText, jsonBytes, maxMessageBytes, maxPayload } from "./payload.ts";
 
 Deno.test("jsonBytes counts UTF-8 bytes of the JSON, quotes and escapes included", () => {
   const cases: [unknown, number][] = [
@@ -41,5 +41,5 @@ Deno.test("the reply budget is the server's max_payload less headroom", () => {
   assert.equal(maxPayload({ info: undefined }), 1024 * 1024);
   const nc = { info: { max_payload: 65536 } } as Parameters<typeof maxPayload>[0];
   assert.equal(maxPayload(nc), 65536);
-  assert.equal(maxReplyBytes(nc), 65536 - 4096);
+  assert.equal(maxMessageBytes(nc), 65536 - 4096);
 });
