@@ -28,9 +28,14 @@ export function maxMessageBytes(nc: Pick<NatsConnection, "info">): number {
   return maxPayload(nc) - HEADROOM_BYTES;
 }
 
+/** Any UTF-16 unit that takes more than one byte in UTF-8. */
+const NOT_ASCII = /[\u0080-\uffff]/;
+
 /** The size of `value` as JSON in UTF-8, as the bus sends it. */
 export function jsonBytes(value: unknown): number {
-  return encoder.encode(JSON.stringify(value ?? null)).length;
+  const text = JSON.stringify(value ?? null);
+  // Most payloads are ASCII: one byte a unit, no need to encode them to count.
+  return NOT_ASCII.test(text) ? encoder.encode(text).length : text.length;
 }
 
 /** `1,048,576 bytes`: a size as errors and logs print it. */
