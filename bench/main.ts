@@ -2,7 +2,8 @@
  * `deno task bench [name…]`: benchmarks that print figures. Each starts its own nats-server (temp store)
  * and the agents it needs in this process, measures, and cleans up. Figures go to stdout; nothing is
  * asserted. Names: `state` (API request throughput and latency), `watch` (write-to-watch-event latency),
- * `proxy` (requests through a kube-proxy NodePort against the same requests straight to the pod).
+ * `proxy` (requests through a kube-proxy NodePort against the same requests straight to the pod),
+ * `cri` (ListContainers over NATS with 100, 1,000 and 5,000 containers, at two max_payload sizes).
  * @module
  */
 import { parseArgs } from "node:util";
@@ -15,6 +16,10 @@ import { RealClock } from "../shared/clock.ts";
 import { Logger } from "../shared/log.ts";
 import { startNatsServer } from "../shared/nats_server.ts";
 import { StateService } from "../agents/state/service.ts";
+import { CriClient } from "../shared/cri/client.ts";
+import { FakeRuntime } from "../agents/runtime/fake.ts";
+import { RuntimeServer } from "../agents/runtime/server.ts";
+import { containerConfig, podSandboxConfig } from "../agents/kubelet/runtime_manager.ts";
 
 interface Env extends AsyncDisposable {
   natsUrl: string;
@@ -325,10 +330,122 @@ async function benchProxy(n: number) {
   );
 }
 
+/**
+ * A fake runtime holding `containers` running containers, in pods of 10, labelled and annotated as
+ * the kubelet makes them (about 750 bytes each in a ListContainers reply).
+ */
+async function fakeRuntimeWith(containers: number, log: Logger): Promise<FakeRuntime> {
+  const clock = new RealClock();
+  const backend = new FakeRuntime({ clock, log, podCIDR: "10.244.0.0/16" });
+  await backend.pullImage({ image: { image: "nginx:1.27" } });
+  for (let p = 0; p * 10 < containers; p++) {
+    const spec = Array.from(
+      { length: Math.min(10, containers - p * 10) },
+      (_, i) => ({ name: `app-${i}`, image: "nginx:1.27" }),
+    );
+    const pod: Pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: `bench-${p}`, namespace: "default", uid: crypto.randomUUID() },
+      spec: { containers: spec },
+    };
+    const sandboxConfig = podSandboxConfig(pod, 0);
+    const { podSandboxId } = await backend.runPodSandbox({ config: sandboxConfig });
+    for (const c of spec) {
+      const { containerId } = await backend.createContainer({
+        podSandboxId,
+        config: containerConfig(pod, c, 0),
+        sandboxConfig,
+      });
+      await backend.startContainer({ containerId });
+    }
+  }
+  return backend;
+}
+
+/**
+ * Lists `lists` times a runtime of `containers` containers served on `server`, through CriClient as
+ * the PLEG lists; prints the figures unless `quiet` (a warm-up).
+ */
+async function benchListContainers(
+  serverUrl: string,
+  containers: number,
+  lists: number,
+  quiet = false,
+): Promise<void> {
+  const log = new Logger({ level: "error" });
+  const runtimeBus = await Bus.connect({ servers: serverUrl, name: "runtime", log });
+  const bus = await Bus.connect({ servers: serverUrl, name: "bench", log });
+  const backend = await fakeRuntimeWith(containers, log);
+  const runtime = new RuntimeServer({
+    bus: runtimeBus,
+    nodeName: "bench",
+    backend,
+    clock: new RealClock(),
+    log,
+  });
+  await runtime.start();
+  const cri = new CriClient("bench", bus, { timeoutMs: 30_000 });
+  try {
+    // Pages and bytes of one list, as they travel.
+    let pages = 0;
+    let bytes = 0;
+    for (let token: string | undefined, first = true; first || token; first = false) {
+      const msg = await bus.nc.request(
+        "kl.node.bench.cri.ListContainers",
+        new TextEncoder().encode(JSON.stringify(token ? { continue: token } : {})),
+        { timeout: 30_000 },
+      );
+      if (msg.headers?.get("Kl-Status")) throw new Error(new TextDecoder().decode(msg.data));
+      pages++;
+      bytes += msg.data.length;
+      token = JSON.parse(new TextDecoder().decode(msg.data)).continue;
+    }
+    const list = async () => {
+      const { containers: got } = await cri.listContainers();
+      if (got.length !== containers) throw new Error(`Listed ${got.length} of ${containers}`);
+    };
+    if (quiet) {
+      for (let i = 0; i < lists; i++) await list();
+    } else {
+      const kib = (bytes / 1024).toFixed(0);
+      await measure(
+        `${containers}: ${pages} page${pages > 1 ? "s" : ""}, ${kib} KiB`,
+        lists,
+        1,
+        list,
+      );
+    }
+  } catch (err) {
+    console.log(`${`${containers} containers`.padEnd(34)} failed: ${(err as Error).message}`);
+  } finally {
+    await runtime.stop();
+    await bus.drain();
+    await runtimeBus.drain();
+  }
+}
+
+/** ListContainers through CriClient at 100, 1,000 and 5,000 containers, max_payload 1 and 8 MiB. */
+async function benchCri(_n: number) {
+  for (const maxPayload of [1024 * 1024, 8 * 1024 * 1024]) {
+    const dir = await Deno.makeTempDir({ prefix: "kubelab-bench-" });
+    const server = await startNatsServer({ storeDir: dir, maxPayload });
+    // The process's first lists run slower (compiling, heap growth): warm up once, unreported.
+    if (maxPayload === 1024 * 1024) await benchListContainers(server.url, 1_000, 200, true);
+    console.log(`ListContainers over NATS, max_payload ${maxPayload / 1024 / 1024} MiB`);
+    for (const [containers, lists] of [[100, 200], [1_000, 100], [5_000, 30]]) {
+      await benchListContainers(server.url, containers, lists);
+    }
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 const BENCHES: Record<string, (n: number) => Promise<void>> = {
   state: benchState,
   watch: benchWatch,
   proxy: benchProxy,
+  cri: benchCri,
 };
 
 if (import.meta.main) {

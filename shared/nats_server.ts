@@ -20,6 +20,11 @@ export interface NatsServerOptions {
   logFile?: string;
   /** A configuration file (accounts, users, limits); the other options override it. */
   configFile?: string;
+  /**
+   * The largest message the server takes, headers included (written to a configuration file of its
+   * own; not with `configFile`). @default 1048576 (nats-server's)
+   */
+  maxPayload?: number;
 }
 
 /** The command-line arguments of nats-server for `options`, with the ports chosen. */
@@ -95,7 +100,14 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
     : options.httpPort || freePort(host);
   const binary = options.binary ?? "nats-server";
   await Deno.mkdir(options.storeDir, { recursive: true });
-  const args = natsServerArgs({ ...options, host, port, httpPort });
+  let configFile = options.configFile;
+  if (options.maxPayload !== undefined) {
+    if (configFile) throw new TypeError("Cannot start nats-server: give maxPayload or configFile");
+    // nats-server has no flag for it: a configuration file, which the flags override.
+    configFile = `${options.storeDir}/nats-server.conf`;
+    await Deno.writeTextFile(configFile, `max_payload: ${options.maxPayload}\n`);
+  }
+  const args = natsServerArgs({ ...options, configFile, host, port, httpPort });
 
   let child: Deno.ChildProcess;
   const spawn = async () => {

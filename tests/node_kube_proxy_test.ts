@@ -11,9 +11,9 @@ import { StateService } from "../agents/state/service.ts";
 import { KubeProxy, type RoutesMessage } from "../agents/kube-proxy/kube_proxy.ts";
 
 /** nats-server + the state service in-process + a client connection. */
-async function startState() {
+async function startState(opts: { maxPayload?: number } = {}) {
   const dir = await Deno.makeTempDir({ prefix: "kubelab-proxy-" });
-  const server = await startNatsServer({ storeDir: dir });
+  const server = await startNatsServer({ storeDir: dir, maxPayload: opts.maxPayload });
   const lines: string[] = [];
   const log = new Logger({ sink: (l) => lines.push(l) });
   const clock = new RealClock();
@@ -101,6 +101,68 @@ Deno.test("kube-proxy publishes the routes of a NodePort service and follows end
   });
   await latest((m) => m.routes[0]?.endpoints.length === 2);
   assert.ok(env.lines.some((l) => l.includes("Routes updated")));
+
+  controller.abort();
+  await proxy.stop();
+  sub.unsubscribe();
+});
+
+Deno.test("kube-proxy publishes a table larger than a NATS message in parts, and keeps following", async () => {
+  const maxPayload = 32 * 1024;
+  await using env = await startState({ maxPayload });
+  const messages: { bytes: number; message: RoutesMessage }[] = [];
+  const sub = env.bus.nc.subscribe(subjects.proxy("node-1", "routes"), {
+    callback: (_err, msg) => {
+      messages.push({ bytes: msg.data.length, message: msg.json<RoutesMessage>() });
+    },
+  });
+  await env.bus.flush();
+  const controller = new AbortController();
+  const proxy = new KubeProxy({
+    client: env.client,
+    clock: env.clock,
+    log: env.log,
+    signal: controller.signal,
+    nodeName: "node-1",
+    // Listeners on an address and ports of this test's own.
+    nodeAddress: "127.1.251.1",
+    clusterIPMode: "node",
+  });
+  await proxy.start();
+  const service = (i: number): Service => ({
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: `svc-${i}`, namespace: "default" },
+    spec: { ports: [{ port: 41_000 + i }] },
+  });
+  for (let i = 0; i < 150; i++) await env.client.create("services", service(i));
+
+  /** The parts of the latest table once they have all arrived, in order. */
+  const latestTable = async (routes: number) => {
+    for (let i = 0; i < 500; i++) {
+      const at = messages.at(-1)?.message.updatedAt;
+      const parts = messages.filter((m) => m.message.updatedAt === at);
+      const whole = parts.flatMap((p) => p.message.routes);
+      if (whole.length === routes && (parts[0].message.parts ?? 1) === parts.length) return parts;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(
+      `No table of ${routes} routes; last: ${messages.at(-1)?.message.routes.length}`,
+    );
+  };
+  const parts = await latestTable(150);
+  assert.ok(parts.length >= 2, `${parts.length} parts`);
+  assert.deepEqual(parts.map((p) => p.message.part), parts.map((_, i) => i + 1));
+  for (const p of parts) assert.ok(p.bytes <= maxPayload, `a part of ${p.bytes} bytes`);
+  assert.deepEqual(
+    parts.flatMap((p) => p.message.routes.map((r) => r.service)).sort(),
+    Array.from({ length: 150 }, (_, i) => `default/svc-${i}`).sort(),
+  );
+
+  // The proxy still follows changes: a table too large for one message did not stop it.
+  await env.client.create("services", service(150));
+  await latestTable(151);
+  assert.ok(!env.lines.some((l) => l.includes("Cannot publish")));
 
   controller.abort();
   await proxy.stop();

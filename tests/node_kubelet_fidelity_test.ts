@@ -111,7 +111,7 @@ async function startNode() {
       };
     },
   });
-  const runtime = new RuntimeServer({ bus: runtimeBus, nodeName: NODE, backend, log });
+  const runtime = new RuntimeServer({ bus: runtimeBus, nodeName: NODE, backend, clock, log });
   await runtime.start();
   const testBus = await connect("test");
   const client = new ApiClient(testBus, { timeoutMs: 5_000 });

@@ -61,7 +61,7 @@ async function startNode() {
   const state = await StateService.start({ bus: stateBus, clock, log });
   const runtimeBus = await connect("runtime");
   const backend = new FakeRuntime({ clock, log, podCIDR: POD_CIDR, pullMs: 20 });
-  let runtime = new RuntimeServer({ bus: runtimeBus, nodeName: NODE, backend, log });
+  let runtime = new RuntimeServer({ bus: runtimeBus, nodeName: NODE, backend, clock, log });
   await runtime.start();
   const testBus = await connect("test");
   const client = new ApiClient(testBus, { timeoutMs: 5_000 });
@@ -103,7 +103,7 @@ async function startNode() {
       await runtimeBus.flush();
     },
     async startRuntime() {
-      runtime = new RuntimeServer({ bus: runtimeBus, nodeName: NODE, backend, log });
+      runtime = new RuntimeServer({ bus: runtimeBus, nodeName: NODE, backend, clock, log });
       await runtime.start();
     },
     get kubelet() {
@@ -419,7 +419,7 @@ Deno.test("the kubelet waits for the runtime to answer Version, logging each ret
     () => lines.some((l) => l.includes("Waiting for the container runtime")),
   );
   const backend = new FakeRuntime({ clock, log, podCIDR: POD_CIDR });
-  const runtime = new RuntimeServer({ bus, nodeName: NODE, backend, log });
+  const runtime = new RuntimeServer({ bus, nodeName: NODE, backend, clock, log });
   await runtime.start();
   assert.equal((await waiting).runtimeName, "fake");
   await runtime.stop();

@@ -55,7 +55,7 @@ async function startNode() {
   const state = await StateService.start({ bus: stateBus, clock, log });
   const runtimeBus = await connect("runtime");
   const backend = new ProcessRuntime({ clock, log, podCIDR: POD_CIDR, dataDir: `${dir}/runtime` });
-  const runtime = new RuntimeServer({ bus: runtimeBus, nodeName: NODE, backend, log });
+  const runtime = new RuntimeServer({ bus: runtimeBus, nodeName: NODE, backend, clock, log });
   await runtime.start();
   const kubeletBus = await connect("kubelet");
   const kclient = new ApiClient(kubeletBus, { timeoutMs: 5_000 });

@@ -103,7 +103,13 @@ export async function startControllerLab(opts: ControllerLabOptions = {}): Promi
     const nlog = log.with({ node: node.name });
     const podCIDR = `10.244.${index + 1}.0/24`;
     const backend = new FakeRuntime({ clock, log: nlog, podCIDR, pullMs: 20 });
-    node.runtime = new RuntimeServer({ bus: node.bus, nodeName: node.name, backend, log: nlog });
+    node.runtime = new RuntimeServer({
+      bus: node.bus,
+      nodeName: node.name,
+      backend,
+      clock,
+      log: nlog,
+    });
     await node.runtime.start();
     const kclient = new ApiClient(node.bus, { timeoutMs: 5_000 });
     node.kubelet = new Kubelet({

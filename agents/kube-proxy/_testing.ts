@@ -127,7 +127,7 @@ export async function startServicesLab(opts: ServicesLabOptions = {}): Promise<S
       dataDir: `${dir}/${name}`,
       network: "loopback",
     });
-    const runtime = new RuntimeServer({ bus, nodeName: name, backend, log: nlog });
+    const runtime = new RuntimeServer({ bus, nodeName: name, backend, clock, log: nlog });
     await runtime.start();
     const kclient = new ApiClient(bus, { timeoutMs: 5_000 });
     const kubelet = new Kubelet({

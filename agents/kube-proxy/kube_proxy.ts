@@ -1,13 +1,16 @@
 /**
  * kube-proxy of one node: informers of every Service and Endpoints; on each change it recomputes the
  * routing table (routes.ts), makes its listeners forward it (proxier.ts) and, when the table or a
- * listener's state differs, logs "Routes updated" and publishes it on `kl.node.<node>.proxy.routes`.
+ * listener's state differs, logs "Routes updated" and publishes it on `kl.node.<node>.proxy.routes`
+ * (in parts, when it is larger than a NATS message).
  * Every forwarded connection is published on `kl.node.<node>.proxy.connections` when it opens and
  * closes. `/healthz` reports the sync state.
  * @module
  */
 import type { Endpoints, Service } from "../../shared/api/core.ts";
 import type { Bus } from "../../shared/bus/bus.ts";
+import { splitPages } from "../../shared/bus/pager.ts";
+import { maxMessageBytes } from "../../shared/bus/payload.ts";
 import { subjects } from "../../shared/bus/subjects.ts";
 import type { ApiClient } from "../../shared/client/client.ts";
 import { Informer } from "../../shared/client/watch.ts";
@@ -33,7 +36,10 @@ export const DEFAULT_DRAIN_MS = 5_000;
 /** A route with where it listens. */
 export type PublishedRoute = Route & { listener?: ListenerStatus };
 
-/** What is published on `kl.node.<node>.proxy.routes`. */
+/**
+ * What is published on `kl.node.<node>.proxy.routes`. A table larger than one NATS message goes out in
+ * several, each with a run of the routes and `part` of `parts`, all with the same `updatedAt`.
+ */
 export interface RoutesMessage {
   node: string;
   /** RFC 3339 time of the change. */
@@ -41,6 +47,10 @@ export interface RoutesMessage {
   /** How cluster IPs are realised on this node. */
   clusterIPMode: ClusterIPMode;
   routes: PublishedRoute[];
+  /** Which part of the table this is, from 1; absent when the table is whole. */
+  part?: number;
+  /** How many parts the table was cut into; absent when the table is whole. */
+  parts?: number;
 }
 
 /** Options for {@linkcode KubeProxy}. */
@@ -208,14 +218,34 @@ export class KubeProxy {
     this.#publish();
   }
 
+  /**
+   * Publishes the table, in parts when it is larger than a message. It never throws: a table that
+   * cannot be published is logged, and routing goes on (a throw here would end the resync chain and
+   * the republish loop for good).
+   */
   #publish(): void {
+    const subject = subjects.proxy(this.#opts.nodeName, "routes");
     const message: RoutesMessage = {
       node: this.#opts.nodeName,
       updatedAt: this.#updatedAt,
       clusterIPMode: this.clusterIPMode,
       routes: this.#table,
     };
-    this.#bus.publish(subjects.proxy(this.#opts.nodeName, "routes"), message);
+    try {
+      const parts = splitPages(message, "routes", maxMessageBytes(this.#bus.nc), subject);
+      for (const [i, part] of parts.entries()) {
+        this.#bus.publish(
+          subject,
+          parts.length > 1 ? { ...part, part: i + 1, parts: parts.length } : part,
+        );
+      }
+    } catch (err) {
+      this.#log.error("Cannot publish the routing table", {
+        subject,
+        routes: this.#table.length,
+        error: err,
+      });
+    }
   }
 
   get #bus(): Bus {

@@ -9,6 +9,7 @@ import type { Subscription } from "@nats-io/nats-core";
 import type { Pod } from "../../shared/api/core.ts";
 import { apiError, notFound } from "../../shared/api/errors.ts";
 import type { Bus } from "../../shared/bus/bus.ts";
+import { maxMessageBytes } from "../../shared/bus/payload.ts";
 import { subjects } from "../../shared/bus/subjects.ts";
 import type { CriClient } from "../../shared/cri/client.ts";
 import { type KubeletLogsReply, KubeletLogsRequest } from "../../shared/cri/kubelet_api.ts";
@@ -80,6 +81,8 @@ export function serveLogs(options: ServeLogsOptions): Subscription {
         tailLines: req.tailLines,
         timestamps: req.timestamps,
         sinceLine: req.sinceLine,
+        // No more than this reply can carry, whatever the runtime's connection takes.
+        limitBytes: maxMessageBytes(bus.nc),
       });
       return { lines, containerId: instance.id, nextLine, running };
     },

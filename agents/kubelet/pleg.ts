@@ -26,9 +26,12 @@ export function changedPods(prev: RelistSnapshot, next: RelistSnapshot): Set<str
   return uids;
 }
 
+/** What the PLEG reads of the runtime: its lists and its container events. */
+export type PlegRuntime = Pick<CriClient, "listPodSandbox" | "listContainers" | "subscribeEvents">;
+
 /** Options for {@linkcode Pleg}. */
 export interface PlegOptions {
-  cri: CriClient;
+  cri: PlegRuntime;
   clock: Clock;
   log: Logger;
   signal: AbortSignal;

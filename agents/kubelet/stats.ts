@@ -2,11 +2,14 @@
  * The kubelet's `stats` endpoint (the Summary API, `GET /stats/summary` on port 10250, that
  * metrics-server reads for `kubectl top`) on `kl.node.<node>.kubelet.stats`: the runtime's
  * ListContainerStats summed per pod and for the node. The node's figure is the sum of its pods' (a lab
- * node is a share of one host, so the host's own usage would say nothing about it).
+ * node is a share of one host, so the host's own usage would say nothing about it). The reply comes in
+ * pages of pods that each fit in a NATS message, all from one reading.
  * @module
  */
 import type { z } from "zod";
 import type { Bus } from "../../shared/bus/bus.ts";
+import { ListPager } from "../../shared/bus/pager.ts";
+import { maxMessageBytes } from "../../shared/bus/payload.ts";
 import { subjects } from "../../shared/bus/subjects.ts";
 import type { Clock } from "../../shared/clock.ts";
 import type { ContainerStats } from "../../shared/cri/api.ts";
@@ -28,7 +31,7 @@ import {
 export interface ServeStatsOptions {
   bus: Bus;
   nodeName: string;
-  cri: CriClient;
+  cri: Pick<CriClient, "listContainerStats" | "listContainers">;
   clock: Clock;
   /** Ends the endpoint. */
   signal: AbortSignal;
@@ -93,15 +96,28 @@ export function summarizeStats(
 /** Answers `stats` requests until `signal` aborts; resolves then. */
 export function serveStats(options: ServeStatsOptions): Promise<void> {
   const { bus, nodeName, cri, clock, signal } = options;
+  const subject = subjects.kubelet(nodeName, "stats");
+  const pager = new ListPager<"pods", KubeletStatsReply>({
+    key: "pods",
+    subject,
+    clock,
+    maxBytes: () => maxMessageBytes(bus.nc),
+  });
+  const summary = async () => {
+    const [{ stats }, { containers }] = await Promise.all([
+      cri.listContainerStats({}),
+      cri.listContainers({ filter: { state: "CONTAINER_RUNNING" } }),
+    ]);
+    return summarizeStats(nodeName, stats, new Set(containers.map((c) => c.id)), clock.now());
+  };
   const sub = bus.serve(
-    subjects.kubelet(nodeName, "stats"),
+    subject,
     KubeletStatsRequest,
-    async (_req: z.output<typeof KubeletStatsRequest>): Promise<KubeletStatsReply> => {
-      const [{ stats }, { containers }] = await Promise.all([
-        cri.listContainerStats({}),
-        cri.listContainers({ filter: { state: "CONTAINER_RUNNING" } }),
-      ]);
-      return summarizeStats(nodeName, stats, new Set(containers.map((c) => c.id)), clock.now());
+    async (req: z.output<typeof KubeletStatsRequest>): Promise<KubeletStatsReply> => {
+      const page = req.continue
+        ? pager.resume(req.continue, req.limit)
+        : pager.start(await summary(), req.limit);
+      return page.continue ? { ...page.list, continue: page.continue } : page.list;
     },
   );
   if (signal.aborted) sub.unsubscribe();

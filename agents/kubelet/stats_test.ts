@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
-import type { ContainerStats } from "../../shared/cri/api.ts";
-import { summarizeStats } from "./stats.ts";
+import { Bus } from "../../shared/bus/bus.ts";
+import { readAllPages } from "../../shared/bus/pager.ts";
+import { jsonBytes } from "../../shared/bus/payload.ts";
+import { subjects } from "../../shared/bus/subjects.ts";
+import { ManualClock } from "../../shared/clock.ts";
+import type { Container, ContainerStats } from "../../shared/cri/api.ts";
+import { KubeletStatsReply } from "../../shared/cri/kubelet_api.ts";
+import { Logger } from "../../shared/log.ts";
+import { startNatsServer } from "../../shared/nats_server.ts";
+import { serveStats, summarizeStats } from "./stats.ts";
 
 function stats(
   id: string,
@@ -52,4 +60,56 @@ Deno.test("stats of a node with nothing running are zero", () => {
     [summary.node.usageNanoCores, summary.node.workingSetBytes],
     [0, 0],
   );
+});
+
+Deno.test("the stats endpoint answers a node too large for one message in pages of pods", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kubelab-stats-" });
+  const server = await startNatsServer({ storeDir: dir, maxPayload: 16 * 1024 });
+  await using _server = {
+    async [Symbol.asyncDispose]() {
+      await server.stop();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+  await using bus = await Bus.connect({
+    servers: server.url,
+    name: "kubelet",
+    log: new Logger({ sink: () => {} }),
+  });
+  const all = Array.from(
+    { length: 300 },
+    (_, i) =>
+      stats(`c${i}`, `pod-${String(Math.floor(i / 10)).padStart(2, "0")}`, `app-${i}`, 1, 8),
+  );
+  const cri = {
+    listContainerStats: () => Promise.resolve({ stats: all }),
+    listContainers: () =>
+      Promise.resolve({ containers: all.map((s) => ({ id: s.attributes.id }) as Container) }),
+  };
+  const controller = new AbortController();
+  const served = serveStats({
+    bus,
+    nodeName: "n1",
+    cri,
+    clock: new ManualClock(),
+    signal: controller.signal,
+  });
+  await bus.flush();
+  const subject = subjects.kubelet("n1", "stats");
+
+  const first = await bus.request(subject, {}, KubeletStatsReply);
+  assert.ok(first.continue, "more pages follow");
+  assert.ok(jsonBytes(first) <= 16 * 1024, `a page of ${jsonBytes(first)} bytes`);
+  assert.equal(first.node.workingSetBytes, 300 * 8 * 1024 * 1024, "every page has the node's sum");
+  const whole = await readAllPages(
+    "pods",
+    (token) => bus.request(subject, token ? { continue: token } : {}, KubeletStatsReply),
+  );
+  assert.deepEqual(
+    whole.pods.map((p) => p.name),
+    Array.from({ length: 30 }, (_, i) => `pod-${String(i).padStart(2, "0")}`),
+  );
+  assert.equal(whole.pods.flatMap((p) => p.containers).length, 300);
+  controller.abort();
+  await served;
 });

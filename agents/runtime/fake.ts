@@ -364,11 +364,7 @@ export class FakeRuntime implements RuntimeBackend {
   containerLogs(req: Req<"ContainerLogs">): Promise<Reply<"ContainerLogs">> {
     return Promise.try(() => {
       const c = this.#container(req.containerId);
-      const { lines, nextLine } = selectLogLines(c.logs, req, (l) => l.line);
-      return {
-        lines: lines.map((l) => req.timestamps ? `${l.time} ${l.line}` : l.line),
-        nextLine,
-      };
+      return selectLogLines(c.logs, req, (l) => req.timestamps ? `${l.time} ${l.line}` : l.line);
     });
   }
 

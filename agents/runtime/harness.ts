@@ -116,6 +116,12 @@ export async function processHarness(
   };
 }
 
+/** Options for {@linkcode servedHarness}. */
+export interface ServedHarnessOptions {
+  /** The nats-server's max_payload. @default 1048576 */
+  maxPayload?: number;
+}
+
 /**
  * A backend harness served by a RuntimeServer on a fresh nats-server, called through CriClient; its
  * events arrive over NATS.
@@ -123,13 +129,20 @@ export async function processHarness(
 export async function servedHarness(
   inner: BackendHarness,
   nodeName = "node-1",
+  options: ServedHarnessOptions = {},
 ): Promise<RuntimeHarness & { cri: CriClient; clientBus: Bus; nodeName: string }> {
   const dir = await Deno.makeTempDir({ prefix: "kubelab-runtime-" });
-  const server = await startNatsServer({ storeDir: dir });
+  const server = await startNatsServer({ storeDir: dir, maxPayload: options.maxPayload });
   const log = quiet();
   const runtimeBus = await Bus.connect({ servers: server.url, name: "runtime", log });
   const clientBus = await Bus.connect({ servers: server.url, name: "kubelet", log });
-  const runtime = new RuntimeServer({ bus: runtimeBus, nodeName, backend: inner.backend, log });
+  const runtime = new RuntimeServer({
+    bus: runtimeBus,
+    nodeName,
+    backend: inner.backend,
+    clock: inner.clock,
+    log,
+  });
   await runtime.start();
   const cri = new CriClient(nodeName, clientBus, { timeoutMs: 10_000 });
   const events: ContainerEvent[] = [];

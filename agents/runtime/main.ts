@@ -88,7 +88,13 @@ await runAgent("runtime", async (ctx) => {
   const backend = makeBackend(ctx);
   // Set the process runtime up (data directory, leftovers, pod network) before serving.
   await backend.status({});
-  const server = new RuntimeServer({ bus: ctx.bus, nodeName, backend, log: ctx.log });
+  const server = new RuntimeServer({
+    bus: ctx.bus,
+    nodeName,
+    backend,
+    clock: ctx.clock,
+    log: ctx.log,
+  });
   await server.start();
   return { stop: () => server.stop() };
 }, { node: nodeName, runtime, podCIDR });

@@ -542,11 +542,11 @@ export class ProcessRuntime implements RuntimeBackend {
   async containerLogs(req: Req<"ContainerLogs">): Promise<Reply<"ContainerLogs">> {
     const c = this.#container(req.containerId);
     const content = await Deno.readTextFile(c.logPath).catch(() => "");
-    const { lines, nextLine } = selectLogLines(parseCriLog(content), req, (l) => l.text);
-    return {
-      lines: lines.map((l) => req.timestamps ? `${l.time} ${l.text}` : l.text),
-      nextLine,
-    };
+    return selectLogLines(
+      parseCriLog(content),
+      req,
+      (l) => req.timestamps ? `${l.time} ${l.text}` : l.text,
+    );
   }
 
   // --- images ------------------------------------------------------------------------------------

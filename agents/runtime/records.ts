@@ -5,6 +5,7 @@
  * @module
  */
 import { apiError } from "../../shared/api/errors.ts";
+import { fitText, jsonBytes } from "../../shared/bus/payload.ts";
 import {
   type Container,
   type ContainerConfig,
@@ -199,40 +200,43 @@ export interface LogSelection {
   sinceLine?: number;
   /** Only the last N of the rest. */
   tailLines?: number;
+  /** At most this many bytes of lines, as the reply's JSON array. @default MAX_LOG_REPLY_BYTES */
+  limitBytes?: number;
 }
 
 /**
- * Picks the lines of a ContainerLogs reply from every line of the log: after `sinceLine`, the last
- * `tailLines`, and no more than {@linkcode MAX_LOG_REPLY_BYTES} of text — the newest lines when
- * reading a log whole, the oldest when following (the follower gets the rest on its next poll).
- * `nextLine` is the `sinceLine` of the next poll.
+ * The lines of a ContainerLogs reply, each rendered by `render` (with its time, if asked), picked
+ * from every line of the log: after `sinceLine`, the last `tailLines`, and no more than `limitBytes`
+ * as JSON — the newest lines when reading a log whole, the oldest when following (the follower gets
+ * the rest on its next poll). A line that alone is over the limit goes out cut, with a note of how
+ * much was cut, so that a reply always fits and a follower never stalls. `nextLine` is the
+ * `sinceLine` of the next poll.
  */
 export function selectLogLines<T>(
   all: readonly T[],
   req: LogSelection,
-  text: (line: T) => string,
-  maxBytes = MAX_LOG_REPLY_BYTES,
-): { lines: T[]; nextLine: number } {
+  render: (line: T) => string,
+): { lines: string[]; nextLine: number } {
   const since = Math.min(req.sinceLine ?? 0, all.length);
-  let lines = all.slice(since);
-  if (req.tailLines !== undefined) lines = req.tailLines === 0 ? [] : lines.slice(-req.tailLines);
+  let picked = all.slice(since);
+  if (req.tailLines !== undefined) picked = req.tailLines === 0 ? [] : picked.slice(-req.tailLines);
+  const following = req.sinceLine !== undefined;
+  const budget = (req.limitBytes ?? MAX_LOG_REPLY_BYTES) - 2; // the array's brackets
+  const lines: string[] = [];
   let bytes = 0;
-  const fits = (line: T) => (bytes += text(line).length + 1) <= maxBytes;
-  if (req.sinceLine !== undefined) {
-    const kept: T[] = [];
-    for (const line of lines) {
-      if (!fits(line) && kept.length > 0) break;
-      kept.push(line);
+  for (const line of following ? picked : [...picked].reverse()) {
+    const text = render(line);
+    const size = jsonBytes(text) + (lines.length ? 1 : 0);
+    if (bytes + size > budget) {
+      if (lines.length === 0) lines.push(fitText(text, budget));
+      break;
     }
-    const skipped = all.length - since - lines.length;
-    return { lines: kept, nextLine: since + skipped + kept.length };
+    lines.push(text);
+    bytes += size;
   }
-  const kept: T[] = [];
-  for (let i = lines.length - 1; i >= 0; i--) {
-    if (!fits(lines[i]) && kept.length > 0) break;
-    kept.unshift(lines[i]);
-  }
-  return { lines: kept, nextLine: all.length };
+  if (!following) return { lines: lines.reverse(), nextLine: all.length };
+  const skipped = all.length - since - picked.length;
+  return { lines, nextLine: since + skipped + lines.length };
 }
 
 /** The CRI's GetContainerEvents: fans a container's lifecycle events out to the listeners. */

@@ -6,6 +6,7 @@
  */
 import type { Node, Pod } from "../../shared/api/core.ts";
 import { parseBytes, parseCpuMillis } from "../../shared/api/quantity.ts";
+import { readAllPages } from "../../shared/bus/pager.ts";
 import { subjects } from "../../shared/bus/subjects.ts";
 import type { ApiClient } from "../../shared/client/client.ts";
 import {
@@ -113,16 +114,23 @@ export function podTable(
   return opts.noHeaders ? rows : [header, ...rows];
 }
 
-/** Each node's Summary, asked of the nodes' kubelets at once; a node that does not answer is absent. */
+/**
+ * Each node's Summary, asked of the nodes' kubelets at once and followed page by page; a node that does
+ * not answer is absent.
+ */
 async function nodeStats(
   client: ApiClient,
   nodeNames: readonly string[],
 ): Promise<Map<string, KubeletStatsReply>> {
   const replies = await Promise.all(
     nodeNames.map((node) =>
-      client.bus.request(subjects.kubelet(node, "stats"), {}, KubeletStatsReply, {
-        timeoutMs: STATS_TIMEOUT_MS,
-      }).then((r) => [node, r] as const, () => undefined)
+      readAllPages("pods", (token) =>
+        client.bus.request(
+          subjects.kubelet(node, "stats"),
+          token ? { continue: token } : {},
+          KubeletStatsReply,
+          { timeoutMs: STATS_TIMEOUT_MS },
+        )).then((r) => [node, r] as const, () => undefined)
     ),
   );
   return new Map(replies.filter((r) => r !== undefined));

@@ -220,7 +220,7 @@ function servicePort(d: Obj): string {
  * A kube-proxy's routing table: how many routes, then each as `<service port> <type> <frontend> → N`
  * (a listener that does not listen says so), the first three only.
  */
-function proxyRoutes(routes: unknown[]): string {
+function proxyRoutes(routes: unknown[], part: unknown, parts: unknown): string {
   const shown = routes.slice(0, 3).map(obj).map((r) => {
     const endpoints = Array.isArray(r.endpoints) ? r.endpoints.length : 0;
     const state = str(obj(r.listener).state);
@@ -230,7 +230,8 @@ function proxyRoutes(routes: unknown[]): string {
     } → ${endpoints}${note}`;
   });
   const more = routes.length > 3 ? `, +${routes.length - 3} more` : "";
-  const count = `${routes.length} route${routes.length === 1 ? "" : "s"}`;
+  const count = `${routes.length} route${routes.length === 1 ? "" : "s"}` +
+    (typeof part === "number" && typeof parts === "number" ? ` (part ${part} of ${parts})` : "");
   return `routes ${count}${shown.length ? `: ${shown.join(", ")}${more}` : ""}`;
 }
 
@@ -264,7 +265,7 @@ export function summarize(subject: string, data: unknown): string {
     const [, , , area, verb] = tokens;
     if (area === "cri") return verb === "events" ? criEvent(data) : criCall(verb, data);
     if (area === "proxy" && verb === "routes" && Array.isArray(data.routes)) {
-      return proxyRoutes(data.routes);
+      return proxyRoutes(data.routes, data.part, data.parts);
     }
     if (area === "proxy" && verb === "connections") return proxyConnection(data);
     const detail = brief(data, 4);

@@ -250,6 +250,11 @@ Deno.test("summarize shows a kube-proxy's routing table and its connections", ()
     ["kl.node.node-1.proxy.routes", { node: "node-1", routes: [] }, "routes 0 routes"],
     [
       "kl.node.node-1.proxy.routes",
+      { node: "node-1", routes: [nodePort], part: 2, parts: 3 },
+      "routes 1 route (part 2 of 3): default/echo:http NodePort *:30080 → 2",
+    ],
+    [
+      "kl.node.node-1.proxy.routes",
       { routes: [route, route, route, route] },
       "routes 4 routes: default/echo:http ClusterIP 10.96.0.10:80 → 2 (standby), " +
       "default/echo:http ClusterIP 10.96.0.10:80 → 2 (standby), " +

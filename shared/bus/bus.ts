@@ -1,7 +1,7 @@
 /**
  * The one wrapper around a NATS connection that every agent and the CLI use: typed publish, subscribe and
- * request/reply with zod validation at the edge, a trace id in headers, clear errors for timeouts and
- * missing responders, and reconnects that never give up.
+ * request/reply with zod validation at the edge, a trace id in headers, clear errors for timeouts,
+ * missing responders and messages larger than the server takes, and reconnects that never give up.
  * @module
  */
 import { connect } from "@nats-io/transport-node";
@@ -21,6 +21,7 @@ import { ApiError, apiError, Status } from "../api/errors.ts";
 import { parseCreds } from "../auth/jwt.ts";
 import { DEFAULT_IDENTITY, inboxPrefix, parseIdentity } from "../auth/identity.ts";
 import type { Logger } from "../log.ts";
+import { formatBytes, maxPayload } from "./payload.ts";
 import { STATUS_HEADER, TRACE_HEADER } from "./subjects.ts";
 
 /** What a handler learns about the message it got. */
@@ -55,7 +56,7 @@ export interface BusOptions {
 }
 
 /** Why a request failed without an answer. */
-export type BusErrorKind = "timeout" | "no-responders" | "invalid-reply" | "closed";
+export type BusErrorKind = "timeout" | "no-responders" | "invalid-reply" | "closed" | "too-large";
 
 /** A request that got no usable answer. */
 export class BusError extends Error {
@@ -169,11 +170,22 @@ export class Bus implements AsyncDisposable {
     }
   }
 
-  /** Publishes `data` as JSON. */
+  /**
+   * Publishes `data` as JSON. Throws a RangeError naming the subject and the sizes when it is larger
+   * than the server takes (max_payload).
+   */
   publish(subject: string, data: unknown, opts: PublishOptions = {}): void {
     const h = natsHeaders();
     h.set(TRACE_HEADER, opts.traceId ?? newTraceId());
-    this.nc.publish(subject, encode(data), { headers: h });
+    const payload = encode(data);
+    try {
+      this.nc.publish(subject, payload, { headers: h });
+    } catch (err) {
+      if (!isTooLarge(err)) throw err;
+      throw new RangeError(tooLargeMessage("Message", subject, payload.length, this.nc), {
+        cause: err,
+      });
+    }
   }
 
   /**
@@ -256,10 +268,15 @@ export class Bus implements AsyncDisposable {
     const timeout = opts.timeoutMs ?? 5000;
     const h = natsHeaders();
     h.set(TRACE_HEADER, opts.traceId ?? newTraceId());
+    const payload = encode(data);
     let msg: Msg;
     try {
-      msg = await this.nc.request(subject, encode(data), { timeout, headers: h });
+      msg = await this.nc.request(subject, payload, { timeout, headers: h });
     } catch (err) {
+      if (isTooLarge(err)) {
+        const message = tooLargeMessage("Request", subject, payload.length, this.nc);
+        throw new BusError("too-large", subject, message, { cause: err });
+      }
       throw toBusError(err, subject, timeout);
     }
     let body: unknown;
@@ -343,15 +360,15 @@ export class Bus implements AsyncDisposable {
     if (!msg.reply) return;
     const h = natsHeaders();
     h.set(TRACE_HEADER, traceId);
+    const payload = encode(result ?? null);
     try {
-      msg.respond(encode(result ?? null), { headers: h });
+      msg.respond(payload, { headers: h });
     } catch (err) {
-      this.log.error("Reply failed", { subject: msg.subject, error: err });
-      this.#replyError(
-        msg,
-        apiError("InternalError", `Reply failed: ${(err as Error).message}`),
-        traceId,
-      );
+      const message = isTooLarge(err)
+        ? tooLargeMessage("Reply", msg.subject, payload.length, this.nc)
+        : `Reply on ${msg.subject} failed: ${(err as Error).message}`;
+      this.log.error("Reply failed", { subject: msg.subject, error: message });
+      this.#replyError(msg, apiError("InternalError", message), traceId);
     }
   }
 
@@ -386,6 +403,23 @@ export function summarizeIssues(error: z.ZodError): string {
       .replace(/^\./, "");
     return `${path || "(root)"}: ${i.message}`;
   }).join("; ") + (error.issues.length > 5 ? ` (and ${error.issues.length - 5} more)` : "");
+}
+
+/** Whether the client refused a message for being larger than the server's max_payload. */
+function isTooLarge(err: unknown): boolean {
+  return err instanceof Error && /max_payload/.test(err.message);
+}
+
+/** `Reply on kl.node.n1.cri.ListImages is 2,000,000 bytes, more than the 1,048,576 bytes …`. */
+function tooLargeMessage(
+  what: string,
+  subject: string,
+  bytes: number,
+  nc: NatsConnection,
+): string {
+  return `${what} on ${subject} is ${formatBytes(bytes)}, more than the ${
+    formatBytes(maxPayload(nc))
+  } the server takes in one message (max_payload, headers included)`;
 }
 
 function toBusError(err: unknown, subject: string, timeout: number): Error {

@@ -9,9 +9,9 @@ function quietLog(lines: string[] = []): Logger {
   return new Logger({ level: "debug", sink: (l) => lines.push(l) });
 }
 
-async function setup() {
+async function setup(opts: { maxPayload?: number } = {}) {
   const dir = await Deno.makeTempDir({ prefix: "kubelab-bus-" });
-  const server = await startNatsServer({ storeDir: dir });
+  const server = await startNatsServer({ storeDir: dir, ...opts });
   return {
     server,
     dir,
@@ -114,4 +114,34 @@ Deno.test("bus keeps working after nats-server restarts", async () => {
     if (reply === undefined) await new Promise((r) => setTimeout(r, 100));
   }
   assert.deepEqual(reply, { n: 5 });
+});
+
+Deno.test("a message over the server's max_payload fails with the subject and the sizes", async () => {
+  await using env = await setup({ maxPayload: 64 * 1024 });
+  const lines: string[] = [];
+  await using bus = await Bus.connect({ servers: env.server.url, name: "t", log: quietLog(lines) });
+  const Big = z.object({ pad: z.string() });
+  bus.serve("t.big", Echo, (req) => ({ pad: "x".repeat(req.n) }));
+  await bus.flush();
+  assert.equal((await bus.request("t.big", { n: 10 }, Big)).pad, "xxxxxxxxxx");
+  await assert.rejects(
+    () => bus.request("t.big", { n: 100_000 }, Big),
+    (err: unknown) =>
+      err instanceof ApiError && err.code === 500 &&
+      err.message ===
+        "Reply on t.big is 100,010 bytes, more than the 65,536 bytes the server takes in one " +
+          "message (max_payload, headers included)",
+  );
+  assert.ok(lines.some((l) => l.includes("Reply failed")), "the server side logs it");
+  await assert.rejects(
+    () => bus.request("t.big", { n: 1, pad: "y".repeat(70_000) }, Big),
+    (err: unknown) =>
+      err instanceof BusError && err.kind === "too-large" &&
+      /^Request on t\.big is 70,016 bytes, more than the 65,536 bytes/.test(err.message),
+  );
+  assert.throws(
+    () => bus.publish("t.event", { pad: "z".repeat(70_000) }),
+    (err: unknown) =>
+      err instanceof RangeError && /^Message on t\.event is 70,010 bytes/.test(err.message),
+  );
 });

@@ -10,16 +10,23 @@
  *   `{ state: { state } }` value message;
  * - ExecSync output is text, not bytes;
  * - `ContainerLogs` is kubelab's own: containerd writes log files the kubelet reads, here the runtime
- *   answers with the lines (at most {@linkcode MAX_LOG_REPLY_BYTES} per reply, so a reply always fits
- *   a NATS message; a follower polls again from `nextLine`).
+ *   answers with the lines (at most `limitBytes` per reply, which the runtime's server lowers to what
+ *   one NATS message carries; a follower polls again from `nextLine`);
+ * - the four list methods ({@linkcode CRI_LISTS}) answer in pages that each fit a NATS message: a request
+ *   may carry `limit` and `continue`, a reply carries `continue` when more items follow
+ *   (shared/bus/pager.ts). The CRI's gRPC has no such need: its messages may be 16 MiB.
  * @module
  */
 import { z } from "zod";
+import { PAGE_REPLY_FIELDS, PAGE_REQUEST_FIELDS } from "../bus/pager.ts";
 import type { CriMethod } from "../bus/subjects.ts";
 
 const StringMap = z.record(z.string(), z.string());
 
-/** The most log text one ContainerLogs reply carries (NATS' default max_payload is 1 MiB). */
+/**
+ * The most bytes of lines one ContainerLogs reply carries when the request sets no `limitBytes`
+ * (NATS' default max_payload is 1 MiB).
+ */
 export const MAX_LOG_REPLY_BYTES = 512 * 1024;
 
 /** An RFC 3339 timestamp with milliseconds. */
@@ -264,8 +271,8 @@ export const CRI = {
     reply: z.object({ status: PodSandboxStatus }),
   },
   ListPodSandbox: {
-    request: z.object({ filter: PodSandboxFilter.optional() }),
-    reply: z.object({ items: z.array(PodSandbox) }),
+    request: z.object({ filter: PodSandboxFilter.optional(), ...PAGE_REQUEST_FIELDS }),
+    reply: z.object({ items: z.array(PodSandbox), ...PAGE_REPLY_FIELDS }),
   },
   CreateContainer: {
     request: z.object({
@@ -283,8 +290,8 @@ export const CRI = {
   },
   RemoveContainer: { request: ContainerId, reply: Empty },
   ListContainers: {
-    request: z.object({ filter: ContainerFilter.optional() }),
-    reply: z.object({ containers: z.array(Container) }),
+    request: z.object({ filter: ContainerFilter.optional(), ...PAGE_REQUEST_FIELDS }),
+    reply: z.object({ containers: z.array(Container), ...PAGE_REPLY_FIELDS }),
   },
   ContainerStatus: {
     request: ContainerId.extend({ verbose: z.boolean().optional() }),
@@ -303,8 +310,8 @@ export const CRI = {
     reply: z.object({ stats: ContainerStats }),
   },
   ListContainerStats: {
-    request: z.object({ filter: ContainerStatsFilter.optional() }),
-    reply: z.object({ stats: z.array(ContainerStats) }),
+    request: z.object({ filter: ContainerStatsFilter.optional(), ...PAGE_REQUEST_FIELDS }),
+    reply: z.object({ stats: z.array(ContainerStats), ...PAGE_REPLY_FIELDS }),
   },
   PullImage: {
     request: z.object({
@@ -320,8 +327,11 @@ export const CRI = {
     reply: z.object({ image: Image.optional() }),
   },
   ListImages: {
-    request: z.object({ filter: z.object({ image: ImageSpec.optional() }).optional() }),
-    reply: z.object({ images: z.array(Image) }),
+    request: z.object({
+      filter: z.object({ image: ImageSpec.optional() }).optional(),
+      ...PAGE_REQUEST_FIELDS,
+    }),
+    reply: z.object({ images: z.array(Image), ...PAGE_REPLY_FIELDS }),
   },
   RemoveImage: { request: z.object({ image: ImageSpec }), reply: Empty },
   ContainerLogs: {
@@ -335,6 +345,12 @@ export const CRI = {
        * only what is new. `tailLines` then applies to what is left.
        */
       sinceLine: z.number().int().min(0).optional(),
+      /**
+       * At most this many bytes of `lines` (as JSON): the newest lines when reading whole, the oldest
+       * when following; a single longer line is cut with a note. The runtime's server lowers it to
+       * what one message carries. @default MAX_LOG_REPLY_BYTES
+       */
+      limitBytes: z.number().int().min(64).optional(),
     }),
     reply: z.object({
       lines: z.array(z.string()),
@@ -343,6 +359,22 @@ export const CRI = {
     }),
   },
 } as const satisfies Record<CriMethod, { request: z.ZodType; reply: z.ZodType }>;
+
+/**
+ * The CRI's list methods and the field of each reply that holds the items. Their replies grow with the
+ * node's containers, sandboxes and images, so they come in pages (shared/bus/pager.ts).
+ */
+export const CRI_LISTS = {
+  ListPodSandbox: "items",
+  ListContainers: "containers",
+  ListContainerStats: "stats",
+  ListImages: "images",
+} as const satisfies Partial<Record<CriMethod, string>>;
+
+/** The field holding the items of `method`'s reply, if its replies come in pages. */
+export function criListItems(method: CriMethod): string | undefined {
+  return (CRI_LISTS as Partial<Record<CriMethod, string>>)[method];
+}
 
 /** What a caller passes to CRI method `M` (defaults not yet applied). */
 export type CriRequest<M extends CriMethod> = z.input<typeof CRI[M]["request"]>;

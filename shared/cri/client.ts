@@ -1,14 +1,23 @@
 /**
  * A typed client of one node's container runtime over NATS: each CRI call is a request on
  * `kl.node.<node>.cri.<Method>`, validated on both ends; runtime failures arrive as {@linkcode ApiError}s
- * carrying a Kubernetes Status (NotFound, BadRequest, …).
+ * carrying a Kubernetes Status (NotFound, BadRequest, …). The list methods follow the pages of their
+ * replies, so a caller always gets the whole list.
  * @module
  */
 import type { Subscription } from "@nats-io/nats-core";
 import type { ZodType } from "zod";
 import type { Bus, MsgContext } from "../bus/bus.ts";
+import { type ListOf, readAllPages } from "../bus/pager.ts";
 import { type CriMethod, subjects } from "../bus/subjects.ts";
-import { ContainerEvent, CRI, type CriReply, type CriRequest, type CriService } from "./api.ts";
+import {
+  ContainerEvent,
+  CRI,
+  criListItems,
+  type CriReply,
+  type CriRequest,
+  type CriService,
+} from "./api.ts";
 
 /** Options for {@linkcode CriClient}. */
 export interface CriClientOptions {
@@ -40,17 +49,28 @@ export class CriClient implements CriService {
     this.#timeoutMs = options.timeoutMs ?? 120_000;
   }
 
-  /** Sends one CRI call. */
+  /**
+   * Sends one CRI call. A list method's reply is followed page by page (`continue`) and returned whole;
+   * a `limit` in the request only sets the size of the pages.
+   */
   call<M extends CriMethod>(
     method: M,
     req: CriRequest<M>,
     opts: CriCallOptions = {},
   ): Promise<CriReply<M>> {
     const schema = CRI[method].reply as unknown as ZodType<CriReply<M>>;
-    return this.bus.request(subjects.cri(this.nodeName, method), req, schema, {
-      timeoutMs: opts.timeoutMs ?? this.#timeoutMs,
-      traceId: opts.traceId,
-    });
+    const send = (body: unknown) =>
+      this.bus.request(subjects.cri(this.nodeName, method), body, schema, {
+        timeoutMs: opts.timeoutMs ?? this.#timeoutMs,
+        traceId: opts.traceId,
+      });
+    const key = criListItems(method);
+    if (!key) return send(req);
+    type Paged = ListOf<string> & { continue?: string };
+    return readAllPages(
+      key,
+      (token) => send(token ? { ...req, continue: token } : req) as Promise<Paged>,
+    ) as Promise<CriReply<M>>;
   }
 
   /**

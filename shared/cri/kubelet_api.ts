@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { PAGE_REPLY_FIELDS, PAGE_REQUEST_FIELDS } from "../bus/pager.ts";
 
 /** `logs`: the log lines of one container of a pod on the node. */
 export const KubeletLogsRequest = z.object({
@@ -60,8 +61,11 @@ export const KubeletExecReply = z.object({
 });
 export type KubeletExecReply = z.infer<typeof KubeletExecReply>;
 
-/** `stats`: no parameters; the node's usage now. */
-export const KubeletStatsRequest = z.object({}).default({});
+/**
+ * `stats`: the node's usage now. The reply grows with the node's pods and containers, so it comes in
+ * pages of `pods` (shared/bus/pager.ts): pass back `continue` for the next one.
+ */
+export const KubeletStatsRequest = z.object({ ...PAGE_REQUEST_FIELDS }).default({});
 export type KubeletStatsRequest = z.input<typeof KubeletStatsRequest>;
 
 /** CPU and memory at a point in time, as the Summary API's CPUStats and MemoryStats. */
@@ -93,5 +97,6 @@ export const KubeletStatsReply = z.object({
   pods: z.array(PodUsage),
   /** When the usage was read (RFC 3339). */
   timestamp: z.string(),
+  ...PAGE_REPLY_FIELDS,
 });
 export type KubeletStatsReply = z.infer<typeof KubeletStatsReply>;
