@@ -2,7 +2,8 @@
  * `deno task bench [name…]`: benchmarks that print figures. Each starts its own nats-server (temp store)
  * and the agents it needs in this process, measures, and cleans up. Figures go to stdout; nothing is
  * asserted. Names: `state` (API request throughput and latency), `watch` (write-to-watch-event latency),
- * `proxy` (requests through a kube-proxy NodePort against the same requests straight to the pod).
+ * `proxy` (requests through a kube-proxy NodePort against the same requests straight to the pod),
+ * `http-list` (time and memory of one unpaged list over HTTP, [http_list.ts](./http_list.ts)).
  * @module
  */
 import { parseArgs } from "node:util";
@@ -15,6 +16,7 @@ import { RealClock } from "../shared/clock.ts";
 import { Logger } from "../shared/log.ts";
 import { startNatsServer } from "../shared/nats_server.ts";
 import { StateService } from "../agents/state/service.ts";
+import { benchHttpList } from "./http_list.ts";
 
 interface Env extends AsyncDisposable {
   natsUrl: string;
@@ -329,6 +331,7 @@ const BENCHES: Record<string, (n: number) => Promise<void>> = {
   state: benchState,
   watch: benchWatch,
   proxy: benchProxy,
+  "http-list": benchHttpList,
 };
 
 if (import.meta.main) {
