@@ -17,6 +17,7 @@ import { StateService } from "../agents/state/service.ts";
 /** Bytes of padding per pod, in an annotation. */
 const PAD = 100_000;
 const MIB = 1024 * 1024;
+const TOKEN = "bench-token";
 
 /** Resident memory now and its high-water mark, in bytes (Linux). */
 async function rss(): Promise<{ now: number; peak: number }> {
@@ -46,7 +47,12 @@ export async function benchHttpList(n: number): Promise<void> {
   const server = await startNatsServer({ storeDir: dir });
   const log = new Logger({ level: "error" });
   const bus = await Bus.connect({ servers: server.url, name: "state", log });
-  const state = await StateService.start({ bus, clock: new RealClock(), log });
+  const state = await StateService.start({
+    bus,
+    clock: new RealClock(),
+    log,
+    http: { tokens: [TOKEN] },
+  });
   const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, state.http);
   try {
     const pods = findResource("pods")!;
@@ -60,7 +66,9 @@ export async function benchHttpList(n: number): Promise<void> {
     await resetPeak();
     const before = await rss();
     const start = performance.now();
-    const res = await fetch(`http://127.0.0.1:${http.addr.port}/api/v1/pods`);
+    const res = await fetch(`http://127.0.0.1:${http.addr.port}/api/v1/pods`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     let firstByte = 0;
     let bytes = 0;
     for await (const chunk of res.body!) {

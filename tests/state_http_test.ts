@@ -1,9 +1,15 @@
 import assert from "node:assert/strict";
-import { startStateEnv, waitUntil } from "../agents/state/_testing.ts";
+import { startStateEnv, TEST_HTTP_TOKEN, waitUntil } from "../agents/state/_testing.ts";
 import { parseResourcePath, selectEvent } from "../agents/state/http.ts";
 import type { KubeObject } from "../shared/api/meta.ts";
 
-const BASE = "http://kubelab.test";
+const BASE = "http://127.0.0.1:8080";
+const AUTH = { authorization: `Bearer ${TEST_HTTP_TOKEN}` };
+
+/** A request with the test token. */
+function authed(url: string, init: RequestInit = {}): Request {
+  return new Request(url, { ...init, headers: { ...AUTH, ...init.headers } });
+}
 
 /** Calls the handler without a port. */
 async function call(
@@ -14,7 +20,7 @@ async function call(
   contentType = "application/json",
 ): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await handler(
-    new Request(BASE + path, {
+    authed(BASE + path, {
       method,
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
       headers: body === undefined ? {} : { "content-type": contentType },
@@ -291,7 +297,7 @@ Deno.test("http streams a watch: current objects as ADDED, then changes; resumes
   await call(h, "POST", "/api/v1/namespaces/default/pods", POD);
   const ac = new AbortController();
   const res = await h(
-    new Request(`${BASE}/api/v1/namespaces/default/pods?watch=1`, { signal: ac.signal }),
+    authed(`${BASE}/api/v1/namespaces/default/pods?watch=1`, { signal: ac.signal }),
   );
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("content-type"), "application/json");
@@ -311,7 +317,7 @@ Deno.test("http streams a watch: current objects as ADDED, then changes; resumes
   // From a resourceVersion: only what came after it.
   const rv = events[1].object.metadata.resourceVersion;
   const resumed = await h(
-    new Request(`${BASE}/api/v1/pods?watch=true&resourceVersion=${rv}&timeoutSeconds=5`),
+    authed(`${BASE}/api/v1/pods?watch=true&resourceVersion=${rv}&timeoutSeconds=5`),
   );
   assert.deepEqual((await readEvents(resumed, 1)).map((e) => e.type), ["DELETED"]);
 });
@@ -319,7 +325,7 @@ Deno.test("http streams a watch: current objects as ADDED, then changes; resumes
 Deno.test("http watch with a selector reports objects entering and leaving it", async () => {
   await using env = await startStateEnv();
   const h = env.service.http;
-  const res = await h(new Request(`${BASE}/api/v1/pods?watch=1&labelSelector=app%3Dweb`));
+  const res = await h(authed(`${BASE}/api/v1/pods?watch=1&labelSelector=app%3Dweb`));
   const reading = readEvents(res, 2);
   await call(h, "POST", "/api/v1/namespaces/default/pods", { ...POD, metadata: { name: "other" } });
   await call(h, "POST", "/api/v1/namespaces/default/pods", POD);
@@ -336,7 +342,7 @@ Deno.test("http watch ends when the client goes away", async () => {
   await using env = await startStateEnv();
   const ac = new AbortController();
   const res = await env.service.http(
-    new Request(`${BASE}/api/v1/pods?watch=1`, { signal: ac.signal }),
+    authed(`${BASE}/api/v1/pods?watch=1`, { signal: ac.signal }),
   );
   await waitUntil(() => env.service.httpStats.openWatches === 1, 2_000, "watch open");
   ac.abort();

@@ -2,15 +2,19 @@ import assert from "node:assert/strict";
 import { freePort, startNatsServer } from "../shared/nats_server.ts";
 import { waitUntil } from "../agents/state/_testing.ts";
 
-Deno.test("agents/state/main.ts serves NATS and HTTP and exits 0 on SIGTERM, even with a watch open", async () => {
+Deno.test("agents/state/main.ts serves NATS and HTTP (with its token) and exits 0 on SIGTERM, even with a watch open", async () => {
   const dir = await Deno.makeTempDir({ prefix: "kubelab-state-main-" });
   await using server = await startNatsServer({ storeDir: dir });
   const port = freePort();
+  const tokenFile = `${dir}/http-token`;
+  await Deno.writeTextFile(tokenFile, "main-test-token\n");
+  const auth = { authorization: "Bearer main-test-token" };
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("../agents/state/main.ts", import.meta.url).pathname],
     env: {
       KUBELAB_NATS_URL: server.url,
       KUBELAB_HTTP_ADDR: `127.0.0.1:${port}`,
+      KUBELAB_HTTP_TOKEN_FILE: tokenFile,
       KUBELAB_LOG_LEVEL: "warn",
     },
     stdin: "null",
@@ -25,9 +29,12 @@ Deno.test("agents/state/main.ts serves NATS and HTTP and exits 0 on SIGTERM, eve
       15_000,
       "readyz",
     );
+    const anonymous = await fetch(`${base}/api/v1/pods`);
+    assert.equal(anonymous.status, 401);
+    await anonymous.body?.cancel();
     const created = await fetch(`${base}/api/v1/namespaces/default/pods`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { ...auth, "content-type": "application/json" },
       body: JSON.stringify({
         apiVersion: "v1",
         kind: "Pod",
@@ -37,7 +44,7 @@ Deno.test("agents/state/main.ts serves NATS and HTTP and exits 0 on SIGTERM, eve
     });
     assert.equal(created.status, 201);
     await created.body?.cancel();
-    const watch = await fetch(`${base}/api/v1/pods?watch=1`);
+    const watch = await fetch(`${base}/api/v1/pods?watch=1`, { headers: auth });
     const reader = watch.body!.getReader();
     const first = new TextDecoder().decode((await reader.read()).value);
     assert.match(first, /"type":"ADDED"/);

@@ -46,6 +46,7 @@ import {
   resourcesOf,
   VERSION_INFO,
 } from "./discovery.ts";
+import { checkAccess, type HttpAccessOptions } from "./http_access.ts";
 import { isJsonObject } from "./merge_patch.ts";
 
 /** Options for {@linkcode createHttpHandler}. */
@@ -60,6 +61,8 @@ export interface HttpHandlerOptions {
   signal?: AbortSignal;
   /** Counters the handler keeps up to date. */
   stats?: HttpStats;
+  /** Who may call: tokens and host names. Without tokens only `/healthz`, `/livez`, `/readyz`, `/version` answer. */
+  access: HttpAccessOptions;
 }
 
 /** What the HTTP front door is doing. */
@@ -75,6 +78,9 @@ export interface ResourceRoute {
   name?: string;
   subresource?: string;
 }
+
+/** Content types POST and PUT accept; none at all counts as JSON, as in kube-apiserver's negotiation. */
+const JSON_TYPES = ["application/json"];
 
 /** Content types PATCH accepts; a strategic merge patch is applied as a JSON merge patch. */
 const MERGE_PATCH_TYPES = [
@@ -111,13 +117,15 @@ export function parseResourcePath(pathname: string): ResourceRoute | undefined {
   return { info, name: rest[1], subresource: rest[2] };
 }
 
-/** Builds the handler. */
+/** Builds the handler. Access is checked first ({@linkcode checkAccess}), then the path is served. */
 export function createHttpHandler(opts: HttpHandlerOptions): (req: Request) => Promise<Response> {
   const log = opts.log.with({ component: "http" });
   return async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     try {
       const path = url.pathname.replace(/\/+$/, "") || "/";
+      const refused = checkAccess(req, url, path, opts.access);
+      if (refused) throw refused;
       const fixed = fixedPath(path, url, opts);
       if (fixed) return fixed;
       const route = parseResourcePath(path);
@@ -265,20 +273,8 @@ async function patchRequest(
   namespace: string | undefined,
   name: string,
 ): Promise<PatchRequest> {
-  const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
-  if (!MERGE_PATCH_TYPES.includes(type)) {
-    throw new ApiError({
-      kind: "Status",
-      apiVersion: "v1",
-      metadata: {},
-      status: "Failure",
-      message: `the body of the request was in an unknown format - accepted media types include: ` +
-        MERGE_PATCH_TYPES.join(", "),
-      reason: "UnsupportedMediaType",
-      code: 415,
-    });
-  }
-  return parse(PatchRequest, { namespace, name, patch: await readJson(req) });
+  checkMediaType(req, MERGE_PATCH_TYPES, false);
+  return parse(PatchRequest, { namespace, name, patch: parseJson(await req.text()) });
 }
 
 async function deleteRequest(
@@ -446,8 +442,24 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   return r.data;
 }
 
+/** The body of a POST or PUT as JSON. */
 async function readJson(req: Request): Promise<unknown> {
+  checkMediaType(req, JSON_TYPES, true);
   return parseJson(await req.text());
+}
+
+/**
+ * 415 UnsupportedMediaType, as kube-apiserver answers, unless the body's media type is one of
+ * `accepted` (or, when `orMissing`, absent: its negotiation takes that for JSON).
+ */
+function checkMediaType(req: Request, accepted: readonly string[], orMissing: boolean): void {
+  const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  if ((type === "" && orMissing) || accepted.includes(type)) return;
+  throw apiError(
+    "UnsupportedMediaType",
+    `the body of the request was in an unknown format - accepted media types include: ` +
+      accepted.join(", "),
+  );
 }
 
 function parseJson(raw: string): unknown {

@@ -1,11 +1,15 @@
 /**
  * The state service's process: `deno run -A agents/state/main.ts`. Environment: `KUBELAB_HTTP_ADDR`
- * (default 127.0.0.1:8080; port 0 picks a free one), `KUBELAB_WATCH_MAX_AGE_SECONDS` (default 3600) and
- * `KUBELAB_WATCH_MAX_MSGS` (default 1000000) for the KL_WATCH stream, and runAgent's `KUBELAB_NATS_URL`,
- * `KUBELAB_PROFILE`, `KUBELAB_LOG_LEVEL`. Stops cleanly on SIGINT and SIGTERM.
+ * (default 127.0.0.1:8080; port 0 picks a free one), `KUBELAB_HTTP_TOKEN_FILE` (a file holding the HTTP
+ * API's bearer token; without it only /healthz, /livez, /readyz and /version answer),
+ * `KUBELAB_HTTP_HOSTS` (comma-separated host names the API may be addressed by besides IP addresses and
+ * localhost), `KUBELAB_WATCH_MAX_AGE_SECONDS` (default 3600) and `KUBELAB_WATCH_MAX_MSGS` (default
+ * 1000000) for the KL_WATCH stream, and runAgent's `KUBELAB_NATS_URL`, `KUBELAB_PROFILE`,
+ * `KUBELAB_LOG_LEVEL`. Stops cleanly on SIGINT and SIGTERM.
  * @module
  */
 import { env, runAgent } from "../../shared/agent.ts";
+import type { HttpAccessOptions } from "./http_access.ts";
 import { StateService } from "./service.ts";
 
 /** `127.0.0.1:8080` → hostname and port; `:8080` listens on every address. */
@@ -19,6 +23,29 @@ export function parseListenAddr(addr: string): { hostname: string; port: number 
   return { hostname: host || "0.0.0.0", port };
 }
 
+/**
+ * Who may use the HTTP door, from `KUBELAB_HTTP_TOKEN_FILE` (its content, trimmed) and
+ * `KUBELAB_HTTP_HOSTS`. No token file means no token: the door serves only the open paths. A token file
+ * that is empty is a mistake, refused with a RangeError naming it.
+ */
+export async function httpAccessFromEnv(
+  getEnv: (name: string) => string | undefined,
+  readTextFile: (path: string) => Promise<string> = Deno.readTextFile,
+): Promise<HttpAccessOptions> {
+  const tokenFile = getEnv("KUBELAB_HTTP_TOKEN_FILE");
+  const tokens: string[] = [];
+  if (tokenFile) {
+    const token = (await readTextFile(tokenFile)).trim();
+    if (!token) {
+      throw new RangeError(`Invalid KUBELAB_HTTP_TOKEN_FILE "${tokenFile}": the file is empty`);
+    }
+    tokens.push(token);
+  }
+  const allowedHosts = (getEnv("KUBELAB_HTTP_HOSTS") ?? "").split(",").map((h) => h.trim())
+    .filter(Boolean);
+  return { tokens, allowedHosts };
+}
+
 function positive(name: string, fallback: number): number {
   const v = Number(env(name, String(fallback)));
   if (!Number.isFinite(v) || v <= 0) {
@@ -30,6 +57,12 @@ function positive(name: string, fallback: number): number {
 if (import.meta.main) {
   await runAgent("state", async ({ bus, clock, log, signal, timing }) => {
     const { hostname, port } = parseListenAddr(env("KUBELAB_HTTP_ADDR", "127.0.0.1:8080"));
+    const http = await httpAccessFromEnv((name) => env(name));
+    if (http.tokens?.length === 0) {
+      log.warn(
+        "No KUBELAB_HTTP_TOKEN_FILE: the HTTP API answers only /healthz, /livez, /readyz and /version",
+      );
+    }
     const service = await StateService.start({
       bus,
       clock,
@@ -38,6 +71,7 @@ if (import.meta.main) {
       watchMaxAgeMs: positive("KUBELAB_WATCH_MAX_AGE_SECONDS", 3600) * 1000,
       watchMaxMsgs: positive("KUBELAB_WATCH_MAX_MSGS", 1_000_000),
       defaultTolerationSeconds: timing.defaultTolerationSeconds,
+      http,
     });
     const server = Deno.serve({
       hostname,

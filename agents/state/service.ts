@@ -31,6 +31,7 @@ import type { Logger } from "../../shared/log.ts";
 import { StateApi } from "./api.ts";
 import { ListPager } from "./list_pager.ts";
 import { createHttpHandler, type HttpStats } from "./http.ts";
+import type { HttpAccessOptions } from "./http_access.ts";
 import { NamespaceFinalizer } from "./namespaces.ts";
 import { SYSTEM_NAMESPACES } from "./objects.ts";
 import { ObjectStore } from "./store.ts";
@@ -51,6 +52,8 @@ export interface StateServiceOptions {
   random?: () => number;
   /** DefaultTolerationSeconds for new pods. @default 300 */
   defaultTolerationSeconds?: number;
+  /** Who may use the HTTP door. @default no token: only the open paths answer */
+  http?: HttpAccessOptions;
 }
 
 /** One verb: how its request is validated and what answers it. */
@@ -124,6 +127,7 @@ export class StateService implements AsyncDisposable {
       ready: () => this.ready,
       signal: opts.signal,
       stats: this.httpStats,
+      access: opts.http ?? {},
     });
   }
 
