@@ -1,20 +1,22 @@
 import assert from "node:assert/strict";
 import { freePort, startNatsServer } from "../shared/nats_server.ts";
 import { waitUntil } from "../agents/state/_testing.ts";
+import { ensureLabCredentials, stateEnv } from "../cli/lab_credentials.ts";
 
-Deno.test("agents/state/main.ts serves NATS and HTTP (with its token) and exits 0 on SIGTERM, even with a watch open", async () => {
+Deno.test("agents/state/main.ts serves NATS and HTTPS (with the lab's token and certificate) and exits 0 on SIGTERM, even with a watch open", async () => {
   const dir = await Deno.makeTempDir({ prefix: "kubelab-state-main-" });
   await using server = await startNatsServer({ storeDir: dir });
   const port = freePort();
-  const tokenFile = `${dir}/http-token`;
-  await Deno.writeTextFile(tokenFile, "main-test-token\n");
-  const auth = { authorization: "Bearer main-test-token" };
+  const creds = await ensureLabCredentials(`${dir}/creds`);
+  const auth = { authorization: `Bearer ${creds.token}` };
+  const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(creds.caFile)] });
+  const fetch = (url: string, init: RequestInit = {}) => globalThis.fetch(url, { ...init, client });
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("../agents/state/main.ts", import.meta.url).pathname],
     env: {
       KUBELAB_NATS_URL: server.url,
       KUBELAB_HTTP_ADDR: `127.0.0.1:${port}`,
-      KUBELAB_HTTP_TOKEN_FILE: tokenFile,
+      ...stateEnv(creds),
       KUBELAB_LOG_LEVEL: "warn",
     },
     stdin: "null",
@@ -23,7 +25,7 @@ Deno.test("agents/state/main.ts serves NATS and HTTP (with its token) and exits 
   }).spawn();
   const output = child.output();
   try {
-    const base = `http://127.0.0.1:${port}`;
+    const base = `https://127.0.0.1:${port}`;
     await waitUntil(
       () => fetch(`${base}/readyz`).then(async (r) => (await r.text()) === "ok", () => false),
       15_000,
@@ -58,6 +60,7 @@ Deno.test("agents/state/main.ts serves NATS and HTTP (with its token) and exits 
       child.kill("SIGKILL");
     } catch { /* exited */ }
     await output;
+    client.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -18,7 +18,7 @@ import {
   nodePortErrors,
   type ServiceAddressing,
 } from "../agents/state/allocator.ts";
-import { httpAccessFromEnv, parseListenAddr } from "../agents/state/main.ts";
+import { httpAccessFromEnv, httpTlsFromEnv, parseListenAddr } from "../agents/state/main.ts";
 
 const NOW = Date.parse("2026-01-01T00:00:00Z");
 
@@ -233,4 +233,15 @@ Deno.test("KUBELAB_HTTP_TOKEN_FILE and KUBELAB_HTTP_HOSTS say who may use the HT
     from({ KUBELAB_HTTP_TOKEN_FILE: "/run/empty" }),
     new RangeError('Invalid KUBELAB_HTTP_TOKEN_FILE "/run/empty": the file is empty'),
   );
+});
+
+Deno.test("KUBELAB_HTTP_TLS_CERT_FILE and KUBELAB_HTTP_TLS_KEY_FILE turn on HTTPS, both or neither", async () => {
+  const read = (path: string) => Promise.resolve(`pem of ${path}`);
+  const from = (vars: Record<string, string>) => httpTlsFromEnv((n) => vars[n], read);
+  assert.equal(await from({}), undefined);
+  assert.deepEqual(
+    await from({ KUBELAB_HTTP_TLS_CERT_FILE: "/c", KUBELAB_HTTP_TLS_KEY_FILE: "/k" }),
+    { cert: "pem of /c", key: "pem of /k" },
+  );
+  await assert.rejects(from({ KUBELAB_HTTP_TLS_CERT_FILE: "/c" }), RangeError);
 });

@@ -3,7 +3,8 @@
  * (default 127.0.0.1:8080; port 0 picks a free one), `KUBELAB_HTTP_TOKEN_FILE` (a file holding the HTTP
  * API's bearer token; without it only /healthz, /livez, /readyz and /version answer),
  * `KUBELAB_HTTP_HOSTS` (comma-separated host names the API may be addressed by besides IP addresses and
- * localhost), `KUBELAB_WATCH_MAX_AGE_SECONDS` (default 3600) and `KUBELAB_WATCH_MAX_MSGS` (default
+ * localhost), `KUBELAB_HTTP_TLS_CERT_FILE` and `KUBELAB_HTTP_TLS_KEY_FILE` (PEM; with both the API is
+ * served over HTTPS, which kubectl needs to send its token), `KUBELAB_WATCH_MAX_AGE_SECONDS` (default 3600) and `KUBELAB_WATCH_MAX_MSGS` (default
  * 1000000) for the KL_WATCH stream, and runAgent's `KUBELAB_NATS_URL`, `KUBELAB_PROFILE`,
  * `KUBELAB_LOG_LEVEL`. Stops cleanly on SIGINT and SIGTERM.
  * @module
@@ -46,6 +47,31 @@ export async function httpAccessFromEnv(
   return { tokens, allowedHosts };
 }
 
+/** A PEM certificate (chain) and its private key, for HTTPS. */
+export interface HttpTls {
+  cert: string;
+  key: string;
+}
+
+/**
+ * The HTTPS certificate and key from `KUBELAB_HTTP_TLS_CERT_FILE` and `KUBELAB_HTTP_TLS_KEY_FILE`;
+ * undefined (plain HTTP) when neither is set, a RangeError when only one is.
+ */
+export async function httpTlsFromEnv(
+  getEnv: (name: string) => string | undefined,
+  readTextFile: (path: string) => Promise<string> = Deno.readTextFile,
+): Promise<HttpTls | undefined> {
+  const certFile = getEnv("KUBELAB_HTTP_TLS_CERT_FILE");
+  const keyFile = getEnv("KUBELAB_HTTP_TLS_KEY_FILE");
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) {
+    throw new RangeError(
+      "Invalid HTTPS settings: set both KUBELAB_HTTP_TLS_CERT_FILE and KUBELAB_HTTP_TLS_KEY_FILE",
+    );
+  }
+  return { cert: await readTextFile(certFile), key: await readTextFile(keyFile) };
+}
+
 function positive(name: string, fallback: number): number {
   const v = Number(env(name, String(fallback)));
   if (!Number.isFinite(v) || v <= 0) {
@@ -58,6 +84,7 @@ if (import.meta.main) {
   await runAgent("state", async ({ bus, clock, log, signal, timing }) => {
     const { hostname, port } = parseListenAddr(env("KUBELAB_HTTP_ADDR", "127.0.0.1:8080"));
     const http = await httpAccessFromEnv((name) => env(name));
+    const tls = await httpTlsFromEnv((name) => env(name));
     if (http.tokens?.length === 0) {
       log.warn(
         "No KUBELAB_HTTP_TOKEN_FILE: the HTTP API answers only /healthz, /livez, /readyz and /version",
@@ -76,7 +103,11 @@ if (import.meta.main) {
     const server = Deno.serve({
       hostname,
       port,
-      onListen: (addr) => log.info("HTTP listening", { addr: `${addr.hostname}:${addr.port}` }),
+      ...tls,
+      onListen: (addr) =>
+        log.info(tls ? "HTTPS listening" : "HTTP listening", {
+          addr: `${addr.hostname}:${addr.port}`,
+        }),
     }, (req) => service.http(req));
     return {
       async stop() {
