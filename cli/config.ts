@@ -7,8 +7,11 @@
 /** The NATS URL used when nothing else names one. */
 export const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
 
+/** The lab directory `deno task lab` keeps its state in, relative to the directory it runs in. */
+export const LAB_DIR = ".kubelab";
+
 /** The file `deno task lab` writes, relative to the directory it runs in. */
-export const LAB_FILE = ".kubelab/lab.json";
+export const LAB_FILE = `${LAB_DIR}/lab.json`;
 
 /** Where the server URL came from, for messages. */
 export type ServerSource = "flag" | "env" | "lab" | "default";
@@ -36,23 +39,45 @@ export interface ResolveServerOptions {
 export async function resolveServer(options: ResolveServerOptions): Promise<ResolvedServer> {
   if (options.flag) return { url: options.flag, source: "flag" };
   if (options.env) return { url: options.env, source: "env" };
-  const path = `${options.cwd.replace(/\/$/, "")}/${LAB_FILE}`;
-  const read = options.readTextFile ?? Deno.readTextFile;
+  const lab = await readLabFile(options.cwd, options.readTextFile);
+  if (!lab) return { url: DEFAULT_NATS_URL, source: "default" };
+  if (typeof lab.natsUrl !== "string" || lab.natsUrl === "") {
+    throw new SyntaxError(
+      `Cannot read ${labPath(options.cwd, LAB_FILE)}: it has no "natsUrl" string`,
+    );
+  }
+  return { url: lab.natsUrl, source: "lab" };
+}
+
+/** A path inside `cwd`: `labPath("/lab", LAB_FILE)` is `/lab/.kubelab/lab.json`. */
+export function labPath(cwd: string, relative: string): string {
+  return `${cwd.replace(/\/$/, "")}/${relative}`;
+}
+
+/**
+ * `.kubelab/lab.json` under `cwd` as an object; undefined when there is none. Throws a `SyntaxError`
+ * naming the file when it is not a JSON object.
+ */
+export async function readLabFile(
+  cwd: string,
+  readTextFile: (path: string) => Promise<string> = Deno.readTextFile,
+): Promise<Record<string, unknown> | undefined> {
+  const path = labPath(cwd, LAB_FILE);
   let text: string;
   try {
-    text = await read(path);
+    text = await readTextFile(path);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return { url: DEFAULT_NATS_URL, source: "default" };
+    if (err instanceof Deno.errors.NotFound) return undefined;
     throw err;
   }
-  let natsUrl: unknown;
+  let lab: unknown;
   try {
-    natsUrl = (JSON.parse(text) as { natsUrl?: unknown } | null)?.natsUrl;
+    lab = JSON.parse(text);
   } catch (err) {
     throw new SyntaxError(`Cannot read ${path}: ${(err as Error).message}`);
   }
-  if (typeof natsUrl !== "string" || natsUrl === "") {
-    throw new SyntaxError(`Cannot read ${path}: it has no "natsUrl" string`);
+  if (lab === null || typeof lab !== "object" || Array.isArray(lab)) {
+    throw new SyntaxError(`Cannot read ${path}: it is not a JSON object`);
   }
-  return { url: natsUrl, source: "lab" };
+  return lab as Record<string, unknown>;
 }
