@@ -47,6 +47,7 @@ import {
   VERSION_INFO,
 } from "./discovery.ts";
 import { checkAccess, type HttpAccessOptions } from "./http_access.ts";
+import { parseJson, readBody } from "./http_body.ts";
 import { isJsonObject } from "./merge_patch.ts";
 
 /** Options for {@linkcode createHttpHandler}. */
@@ -274,7 +275,7 @@ async function patchRequest(
   name: string,
 ): Promise<PatchRequest> {
   checkMediaType(req, MERGE_PATCH_TYPES, false);
-  return parse(PatchRequest, { namespace, name, patch: parseJson(await req.text()) });
+  return parse(PatchRequest, { namespace, name, patch: parseJson(await readBody(req)) });
 }
 
 async function deleteRequest(
@@ -283,7 +284,7 @@ async function deleteRequest(
   namespace: string | undefined,
   name: string,
 ): Promise<DeleteRequest> {
-  const raw = await req.text();
+  const raw = await readBody(req);
   let options: Record<string, unknown> = {};
   if (raw.trim()) {
     const body = parseJson(raw);
@@ -445,7 +446,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 /** The body of a POST or PUT as JSON. */
 async function readJson(req: Request): Promise<unknown> {
   checkMediaType(req, JSON_TYPES, true);
-  return parseJson(await req.text());
+  return parseJson(await readBody(req));
 }
 
 /**
@@ -460,14 +461,6 @@ function checkMediaType(req: Request, accepted: readonly string[], orMissing: bo
     `the body of the request was in an unknown format - accepted media types include: ` +
       accepted.join(", "),
   );
-}
-
-function parseJson(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch (err) {
-    throw apiError("BadRequest", `the request body is not valid JSON: ${(err as Error).message}`);
-  }
 }
 
 function pathNotFound(): ApiError {
