@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { startStateEnv, TEST_HTTP_TOKEN } from "../agents/state/_testing.ts";
+import type { KubeObject } from "../shared/api/meta.ts";
 
 const BASE = "http://127.0.0.1:8080";
 const AUTH = { authorization: `Bearer ${TEST_HTTP_TOKEN}` };
@@ -66,4 +67,53 @@ Deno.test("http answers 413 to a body over 3 MiB without reading the rest of it"
   const exactly = " ".repeat(3 * MIB - 2) + "{}";
   const atLimit = await send(h, "DELETE", "/api/v1/namespaces/default/pods/web-1", exactly);
   assert.equal(atLimit.status, 404, "3 MiB is still read: the pod is simply not there");
+});
+
+/** A pod whose first container carries an unknown field nested so that the whole object is `depth` deep. */
+function deepPod(name: string, depth: number): KubeObject {
+  // pod → spec → containers → [0] → x: the field starts at depth 5 with its own first level.
+  let x: unknown = 1;
+  for (let i = 0; i < depth - 4; i++) x = { a: x };
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name },
+    spec: { containers: [{ name: "app", image: "nginx", x }] },
+  };
+}
+
+Deno.test("http and NATS refuse JSON nested deeper than 256 with 400, never a stack overflow", async () => {
+  await using env = await startStateEnv();
+  const h = env.service.http;
+  const pods = "/api/v1/namespaces/default/pods";
+  const deep = await send(h, "POST", pods, JSON.stringify(deepPod("deep", 5000)));
+  assert.equal(deep.status, 400);
+  assert.equal(deep.body.reason, "BadRequest");
+  assert.match(String(deep.body.message), /nested deeper than 256 levels/);
+
+  assert.equal((await send(h, "POST", pods, JSON.stringify(deepPod("at-limit", 256)))).status, 201);
+  assert.equal((await send(h, "POST", pods, JSON.stringify(deepPod("over", 257)))).status, 400);
+  const put = await send(h, "PUT", `${pods}/at-limit`, JSON.stringify(deepPod("at-limit", 3000)));
+  assert.equal(put.status, 400, "update");
+  const status = await send(
+    h,
+    "PUT",
+    `${pods}/at-limit/status`,
+    JSON.stringify(deepPod("at-limit", 3000)),
+  );
+  assert.equal(status.status, 400, "status");
+  const patch = await send(
+    h,
+    "PATCH",
+    `${pods}/at-limit`,
+    JSON.stringify({ metadata: deepPod("p", 3000).spec }),
+    { "content-type": "application/merge-patch+json" },
+  );
+  assert.equal(patch.status, 400, "patch");
+
+  await assert.rejects(
+    env.client.create("pods", deepPod("over-nats", 5000)),
+    (err: { code?: number }) => err.code === 400,
+  );
+  assert.equal((await send(h, "GET", `${pods}/at-limit`)).status, 200, "the service still answers");
 });

@@ -16,6 +16,7 @@ import {
 } from "../../shared/api/errors.ts";
 import type { KubeObject } from "../../shared/api/meta.ts";
 import type { Pod } from "../../shared/api/core.ts";
+import { MAX_JSON_DEPTH, nestedDeeperThan } from "../../shared/api/limits.ts";
 import { findResource, type ResourceInfo } from "../../shared/api/registry.ts";
 import { validateObject, validatePodUpdate } from "../../shared/api/validation.ts";
 import {
@@ -181,6 +182,7 @@ export class StateApi {
 
   /** Creates an object (or, with dryRun, shows what would be stored). */
   async create(info: ResourceInfo, req: CreateRequest): Promise<KubeObject> {
+    checkDepth(req.object);
     checkKind(info, req.object);
     const { object, errors } = validateObject(req.object);
     if (!object) throw invalid(info.kind, nameOf(req.object), errors);
@@ -265,6 +267,7 @@ export class StateApi {
    * the last write wins. Status (for kinds with the subresource) and system metadata are kept from storage.
    */
   async update(info: ResourceInfo, req: UpdateRequest): Promise<WriteResult> {
+    checkDepth(req.object);
     checkKind(info, req.object);
     const { object, errors } = validateObject(req.object);
     if (!object) throw invalid(info.kind, req.name, errors);
@@ -284,6 +287,7 @@ export class StateApi {
 
   /** Replaces only the status (the status subresource); compare-and-set when a resourceVersion is given. */
   async updateStatus(info: ResourceInfo, req: UpdateRequest): Promise<KubeObject> {
+    checkDepth(req.object);
     requireStatus(info);
     checkKind(info, req.object);
     if (!isJsonObject(req.object)) {
@@ -304,6 +308,7 @@ export class StateApi {
    * update / updateStatus; retried while concurrent writes win, unless the patch names a resourceVersion.
    */
   async patch(info: ResourceInfo, req: PatchRequest): Promise<KubeObject> {
+    checkDepth(req.patch);
     if (req.subresource === "status") requireStatus(info);
     const patch = req.subresource === "status" ? statusShaped(req.patch) : req.patch;
     const meta = isJsonObject(patch.metadata) ? patch.metadata : {};
@@ -696,6 +701,19 @@ function namespaceFor(fromRequest: string | undefined, fromObject: string | unde
     );
   }
   return fromRequest || fromObject || "default";
+}
+
+/**
+ * 400 for input nested deeper than {@linkcode MAX_JSON_DEPTH}, before anything recursive sees it
+ * (structuredClone, merge patch and the equality checks would overflow the stack).
+ */
+function checkDepth(input: unknown): void {
+  if (!nestedDeeperThan(input, MAX_JSON_DEPTH)) return;
+  throw apiError(
+    "BadRequest",
+    `the request body is nested deeper than ${MAX_JSON_DEPTH} levels (exceeded max depth: ` +
+      `kubelab's limit; Kubernetes' JSON decoder stops at 10000)`,
+  );
 }
 
 /** 400 when the body's kind is not the resource's (a Service sent to pods). */
