@@ -117,3 +117,36 @@ Deno.test("http and NATS refuse JSON nested deeper than 256 with 400, never a st
   );
   assert.equal((await send(h, "GET", `${pods}/at-limit`)).status, 200, "the service still answers");
 });
+
+Deno.test("http answers 422 naming metadata.annotations when they pass 256 KiB, on create and patch", async () => {
+  await using env = await startStateEnv();
+  const h = env.service.http;
+  const pods = "/api/v1/namespaces/default/pods";
+  const pod = (annotations: Record<string, string>) =>
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "big", annotations },
+      spec: { containers: [{ name: "app", image: "nginx" }] },
+    });
+  const over = await send(h, "POST", pods, pod({ note: "x".repeat(262144 - 3) + "x" }));
+  assert.equal(over.status, 422);
+  assert.equal(
+    over.body.message,
+    'Pod "big" is invalid: metadata.annotations: Too long: must have at most 262144 bytes',
+  );
+  assert.deepEqual((over.body.details as { causes: unknown[] }).causes, [{
+    reason: "FieldValueTooLong",
+    message: "Too long: must have at most 262144 bytes",
+    field: "metadata.annotations",
+  }]);
+  assert.equal((await send(h, "POST", pods, pod({ note: "x".repeat(262144 - 4) }))).status, 201);
+  const patched = await send(
+    h,
+    "PATCH",
+    `${pods}/big`,
+    JSON.stringify({ metadata: { annotations: { more: "y" } } }),
+    { "content-type": "application/merge-patch+json" },
+  );
+  assert.equal(patched.status, 422, "a patch may not push them over either");
+});

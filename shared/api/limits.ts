@@ -18,6 +18,9 @@ export const MAX_REQUEST_BYTES = 3 * 1024 * 1024;
  */
 export const MAX_JSON_DEPTH = 256;
 
+/** apimachinery's TotalAnnotationSizeLimitB: keys and values of all annotations, 256 KiB. */
+export const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
+
 /**
  * Whether `value` nests arrays and objects more than `max` levels deep (a scalar is depth 0, `{}` and
  * `[1]` depth 1). Walks with its own stack, so any depth is safe to ask about.

@@ -15,6 +15,7 @@ import { type KubeObject, LabelSelector } from "./meta.ts";
 import type { Pod, Toleration } from "./core.ts";
 import { resourceForKind, type ResourceInfo, RESOURCES } from "./registry.ts";
 import { parseQuantity, quantityErrors } from "./quantity.ts";
+import { TOTAL_ANNOTATION_SIZE_LIMIT } from "./limits.ts";
 import {
   dns1123SubdomainErrors,
   type LabelRequirement,
@@ -78,6 +79,15 @@ function notSupported(field: string, value: unknown, supported: readonly string[
 
 function duplicate(field: string, value: unknown): FieldError {
   return { field, type: "FieldValueDuplicate", detail: `Duplicate value: ${show(value)}` };
+}
+
+/** field.TooLong: the value is left out of the message. */
+function tooLong(field: string, maxBytes: number): FieldError {
+  return {
+    field,
+    type: "FieldValueTooLong",
+    detail: `Too long: must have at most ${maxBytes} bytes`,
+  };
 }
 
 function forbidden(field: string, detail: string): FieldError {
@@ -300,11 +310,24 @@ function objectMetaErrors(metadata: unknown, info: ResourceInfo): FieldError[] {
     );
   }
   errors.push(...labelsErrors(meta.labels, "metadata.labels"));
-  for (const key of Object.keys(obj(meta.annotations))) {
-    errors.push(
-      ...eachInvalid("metadata.annotations", key, qualifiedNameErrors(key.toLowerCase())),
-    );
+  errors.push(...annotationsErrors(meta.annotations, "metadata.annotations"));
+  return errors;
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * ValidateAnnotations: keys are qualified names (checked in lower case), and keys and values together
+ * hold at most TotalAnnotationSizeLimitB bytes (ValidateAnnotationsSize counts Go's len, i.e. bytes).
+ */
+function annotationsErrors(annotations: unknown, field: string): FieldError[] {
+  const errors: FieldError[] = [];
+  let size = 0;
+  for (const [key, value] of Object.entries(obj(annotations))) {
+    errors.push(...eachInvalid(field, key, qualifiedNameErrors(key.toLowerCase())));
+    size += utf8.encode(key).length + (typeof value === "string" ? utf8.encode(value).length : 0);
   }
+  if (size > TOTAL_ANNOTATION_SIZE_LIMIT) errors.push(tooLong(field, TOTAL_ANNOTATION_SIZE_LIMIT));
   return errors;
 }
 
@@ -638,8 +661,11 @@ function serviceErrors(service: Obj): FieldError[] {
  * deadline.
  */
 function templateErrors(template: Obj, selector: LabelRequirement[] | undefined): FieldError[] {
-  const labels = obj(template.metadata).labels;
-  const errors = labelsErrors(labels, "spec.template.metadata.labels");
+  const { labels, annotations } = obj(template.metadata);
+  const errors = [
+    ...labelsErrors(labels, "spec.template.metadata.labels"),
+    ...annotationsErrors(annotations, "spec.template.metadata.annotations"),
+  ];
   if (
     selector && selector.length > 0 &&
     !matchesLabels(selector, obj(labels) as Record<string, string>)

@@ -279,6 +279,32 @@ Deno.test("label and annotation keys and label values must be valid", () => {
   ]);
 });
 
+Deno.test("annotations may total 262144 bytes of keys and values, as ValidateAnnotationsSize counts", () => {
+  const LIMIT = 262144;
+  const sized = (bytes: number) => ({ key: "v".repeat(bytes - 3) });
+  const cases: [Record<string, string>, boolean][] = [
+    [sized(LIMIT), true],
+    [sized(LIMIT + 1), false],
+    [{ a: "x".repeat(LIMIT / 2 - 1), b: "y".repeat(LIMIT / 2 - 1) }, true],
+    [{ a: "x".repeat(LIMIT / 2 - 1), b: "y".repeat(LIMIT / 2) }, false],
+    // Bytes, not characters: "é" is two bytes in UTF-8.
+    [{ key: "é".repeat((LIMIT - 3) / 2 + 1) }, false],
+  ];
+  for (const [annotations, ok] of cases) {
+    const errors = errorsOf(pod((p) => p.metadata.annotations = annotations));
+    assert.deepEqual(
+      errors,
+      ok ? [] : ["metadata.annotations: Too long: must have at most 262144 bytes"],
+      Object.entries(annotations).map(([k, v]) => `${k}=${v.length}`).join(","),
+    );
+  }
+  const template = structuredClone(DEPLOYMENT) as Manifest;
+  template.spec.template.metadata.annotations = sized(LIMIT + 1);
+  assert.deepEqual(errorsOf(template), [
+    "spec.template.metadata.annotations: Too long: must have at most 262144 bytes",
+  ]);
+});
+
 Deno.test("pod spec rules report each broken rule", () => {
   const cases: [string, (p: Manifest) => void, string[]][] = [
     ["no containers", (p) => p.spec.containers = [], ["spec.containers: Required value"]],
