@@ -150,3 +150,31 @@ Deno.test("http answers 422 naming metadata.annotations when they pass 256 KiB, 
   );
   assert.equal(patched.status, 422, "a patch may not push them over either");
 });
+
+Deno.test("http answers 422 naming the field for an integer its Go type cannot hold", async () => {
+  await using env = await startStateEnv();
+  const res = await send(
+    env.service.http,
+    "POST",
+    "/apis/apps/v1/namespaces/default/deployments",
+    JSON.stringify({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web" },
+      spec: {
+        replicas: 2147483648,
+        selector: { matchLabels: { app: "web" } },
+        template: {
+          metadata: { labels: { app: "web" } },
+          spec: { containers: [{ name: "a", image: "nginx" }] },
+        },
+      },
+    }),
+  );
+  assert.equal(res.status, 422);
+  assert.equal(
+    res.body.message,
+    'Deployment "web" is invalid: spec.replicas: Invalid value: 2147483648: must be an int32: ' +
+      "from -2147483648 to 2147483647",
+  );
+});

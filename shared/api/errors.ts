@@ -47,7 +47,7 @@ export const Status = z.looseObject({
     uid: z.string().optional(),
     causes: z.array(StatusCause).optional(),
   }).optional(),
-  code: z.number().int(),
+  code: z.number().int(), // int32 in metav1.Status; set by the server, never by a user
 });
 export type Status = z.infer<typeof Status>;
 

@@ -257,6 +257,9 @@ function issueError(issue: z.core.$ZodIssue, input: unknown): FieldError {
       return typeInvalid(field, value, `expected ${expected(issue)}`);
     case "invalid_value":
       return notSupported(field, value, issue.values.map(String));
+    case "too_big":
+    case "too_small":
+      return invalid(field, value, issue.message);
     case "invalid_union": {
       const options = issue.errors.flatMap((branch) => branch.map(expected).filter((e) => e));
       return typeInvalid(

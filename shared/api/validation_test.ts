@@ -305,6 +305,89 @@ Deno.test("annotations may total 262144 bytes of keys and values, as ValidateAnn
   ]);
 });
 
+/** Sets `value` at a dotted path with `[i]` indices, making objects and arrays on the way. */
+function setAt(target: Manifest, path: string, value: unknown): void {
+  const keys = path.replace(/\[(\d+)\]/g, ".$1").split(".");
+  let at: Manifest = target;
+  keys.slice(0, -1).forEach((k, i) => {
+    at[k] ??= /^\d+$/.test(keys[i + 1]) ? [] : {};
+    at = at[k];
+  });
+  at[keys.at(-1)!] = value;
+}
+
+Deno.test("integer fields hold what their Go type holds: int32, or int64 within JavaScript's exact integers", () => {
+  const INT32 = [-2147483648, 2147483647] as const;
+  const INT64 = [-9007199254740991, 9007199254740991] as const;
+  const service = () => ({
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "web" },
+    spec: { type: "NodePort", ports: [{ port: 80 }] },
+  });
+  const lease = () => ({
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    metadata: { name: "n" },
+  });
+  const event = () => ({
+    apiVersion: "v1",
+    kind: "Event",
+    metadata: { name: "e" },
+    involvedObject: { kind: "Pod", name: "p" },
+  });
+  const cases: [() => Manifest, string, readonly [number, number]][] = [
+    [pod, "spec.priority", INT32],
+    [pod, "spec.containers[0].ports[0].containerPort", INT32],
+    [pod, "spec.containers[0].ports[0].hostPort", INT32],
+    [pod, "spec.containers[0].livenessProbe.periodSeconds", INT32],
+    [pod, "spec.containers[0].livenessProbe.grpc.port", INT32],
+    [pod, "spec.containers[0].readinessProbe.httpGet.port", INT32],
+    [pod, "spec.containers[0].livenessProbe.terminationGracePeriodSeconds", INT64],
+    [pod, "spec.containers[0].lifecycle.preStop.sleep.seconds", INT64],
+    [pod, "spec.terminationGracePeriodSeconds", INT64],
+    [pod, "spec.tolerations[0].tolerationSeconds", INT64],
+    [pod, "status.containerStatuses[0].restartCount", INT32],
+    [pod, "status.containerStatuses[0].state.terminated.exitCode", INT32],
+    [pod, "metadata.generation", INT64],
+    [pod, "metadata.deletionGracePeriodSeconds", INT64],
+    [() => structuredClone(DEPLOYMENT), "spec.replicas", INT32],
+    [() => structuredClone(DEPLOYMENT), "spec.revisionHistoryLimit", INT32],
+    [() => structuredClone(DEPLOYMENT), "spec.progressDeadlineSeconds", INT32],
+    [() => structuredClone(DEPLOYMENT), "spec.strategy.rollingUpdate.maxSurge", INT32],
+    [() => structuredClone(DEPLOYMENT), "status.availableReplicas", INT32],
+    [() => structuredClone(DEPLOYMENT), "status.observedGeneration", INT64],
+    [service, "spec.ports[0].port", INT32],
+    [service, "spec.ports[0].nodePort", INT32],
+    [service, "spec.ports[0].targetPort", INT32],
+    [service, "spec.sessionAffinityConfig.clientIP.timeoutSeconds", INT32],
+    [lease, "spec.leaseDurationSeconds", INT32],
+    [lease, "spec.leaseTransitions", INT32],
+    [event, "count", INT32],
+  ];
+  for (const [make, path, [min, max]] of cases) {
+    const bits = max === INT32[1] ? "an int32" : "an int64 (within JavaScript's exact integers)";
+    for (const value of [min - 1, max + 1]) {
+      const m = make();
+      setAt(m, path, value);
+      assert.ok(
+        errorsOf(m).includes(
+          `${path}: Invalid value: ${value}: must be ${bits}: from ${min} to ${max}`,
+        ),
+        `${path} = ${value}: ${errorsOf(m).join("; ")}`,
+      );
+    }
+    for (const value of [min, max]) {
+      const m = make();
+      setAt(m, path, value);
+      assert.ok(
+        !errorsOf(m).some((e) => e.includes(`must be ${bits}`)),
+        `${path} = ${value}: ${errorsOf(m).join("; ")}`,
+      );
+    }
+  }
+});
+
 Deno.test("pod spec rules report each broken rule", () => {
   const cases: [string, (p: Manifest) => void, string[]][] = [
     ["no containers", (p) => p.spec.containers = [], ["spec.containers: Required value"]],
