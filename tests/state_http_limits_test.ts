@@ -178,3 +178,73 @@ Deno.test("http answers 422 naming the field for an integer its Go type cannot h
       "from -2147483648 to 2147483647",
   );
 });
+
+Deno.test("http answers 400 or 404 for names no object can have, as kube-apiserver does, never 500", async () => {
+  await using env = await startStateEnv();
+  const h = env.service.http;
+  const long = "a".repeat(254);
+  const cases: [string, string, number, string][] = [
+    ["GET", "/api/v1/namespaces/default/pods/%ZZ", 400, "BadRequest"],
+    ["GET", "/api/v1/namespaces/%ZZ/pods", 400, "BadRequest"],
+    ["PUT", "/api/v1/namespaces/default/pods/a%2Fb", 400, "BadRequest"],
+    ["DELETE", "/api/v1/namespaces/default/pods/50%25", 400, "BadRequest"],
+    ["GET", "/api/v1/namespaces/default/pods/*", 404, "NotFound"],
+    ["GET", "/api/v1/namespaces/default/pods/%3E", 404, "NotFound"],
+    ["GET", "/api/v1/namespaces/default/pods/a%20b", 404, "NotFound"],
+    ["GET", `/api/v1/namespaces/default/pods/${long}`, 404, "NotFound"],
+    ["DELETE", "/api/v1/namespaces/default/services/web.v1", 404, "NotFound"],
+    ["PATCH", "/api/v1/nodes/*", 404, "NotFound"],
+    ["PUT", "/api/v1/namespaces/default/pods/*/status", 404, "NotFound"],
+    ["POST", "/api/v1/namespaces/default/pods/%3E/binding", 404, "NotFound"],
+    ["GET", "/api/v1/namespaces/*/pods/web-1", 404, "NotFound"],
+    ["GET", "/api/v1/namespaces/Default", 404, "NotFound"],
+    ["POST", "/api/v1/namespaces/*/pods", 404, "NotFound"],
+  ];
+  const pod = JSON.stringify({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "web-1" },
+    spec: { containers: [{ name: "a", image: "nginx" }] },
+  });
+  for (const [method, path, code, reason] of cases) {
+    const body = method === "GET" || method === "DELETE"
+      ? undefined
+      : method === "PATCH"
+      ? "{}"
+      : path.endsWith("/binding")
+      ? JSON.stringify({ target: { name: "node-1" } })
+      : path.endsWith("/status")
+      ? JSON.stringify({ apiVersion: "v1", kind: "Pod", status: {} })
+      : pod;
+    const type = method === "PATCH" ? "application/merge-patch+json" : "application/json";
+    const res = await send(h, method, path, body, { "content-type": type });
+    assert.deepEqual([res.status, res.body.reason], [code, reason], `${method} ${path}`);
+  }
+  const star = await send(h, "GET", "/api/v1/namespaces/default/pods/*");
+  assert.equal(star.body.message, 'pods "*" not found');
+  const slash = await send(h, "PUT", "/api/v1/namespaces/default/pods/a%2Fb", pod);
+  assert.equal(slash.body.message, `Name parameter invalid: "a/b": may not contain '/'`);
+  const list = await send(h, "GET", "/api/v1/namespaces/*/pods");
+  assert.deepEqual([list.status, list.body.items], [200, []], "a list in no namespace is empty");
+  await assert.rejects(
+    env.client.get("pods", "default", ">"),
+    (err: { code?: number }) => err.code === 404,
+    "the NATS door too",
+  );
+});
+
+Deno.test("a watch in a namespace that cannot exist sees nothing (`*` never reaches NATS as a wildcard)", async () => {
+  await using env = await startStateEnv();
+  const h = env.service.http;
+  const res = await h(
+    new Request(`${BASE}/api/v1/namespaces/*/pods?watch=1&timeoutSeconds=1`, { headers: AUTH }),
+  );
+  assert.equal(res.status, 200);
+  await env.client.create("pods", {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "elsewhere", namespace: "default" },
+    spec: { containers: [{ name: "a", image: "nginx" }] },
+  });
+  assert.equal(await res.text(), "", "no event from another namespace until the watch times out");
+});

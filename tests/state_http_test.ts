@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { startStateEnv, TEST_HTTP_TOKEN, waitUntil } from "../agents/state/_testing.ts";
 import { parseResourcePath, selectEvent } from "../agents/state/http.ts";
+import type { ApiError } from "../shared/api/errors.ts";
 import type { KubeObject } from "../shared/api/meta.ts";
 
 const BASE = "http://127.0.0.1:8080";
@@ -93,6 +94,16 @@ Deno.test("http maps REST paths to resources", () => {
     /could not find the requested resource/,
   );
   assert.throws(() => parseResourcePath("/apis/apps/v1/namespaces/x/pods"), /could not find/);
+  assert.equal(parseResourcePath("/api/v1/namespaces/x/pods/web%2D1")!.name, "web-1", "decoded");
+  const badRequest = (path: string, message: string) =>
+    assert.throws(() => parseResourcePath(path), (err: ApiError) => {
+      assert.deepEqual([err.code, err.message], [400, message], path);
+      return true;
+    });
+  badRequest("/api/v1/namespaces/x/pods/%ZZ", 'invalid URL escape in path segment "%ZZ"');
+  badRequest("/api/v1/nodes/a%2Fb", `Name parameter invalid: "a/b": may not contain '/'`);
+  badRequest("/api/v1/nodes/100%25", `Name parameter invalid: "100%": may not contain '%'`);
+  badRequest("/api/v1/nodes/%2E%2E%2F", `Name parameter invalid: "../": may not contain '/'`);
 });
 
 Deno.test("http creates, gets, lists, updates, patches and deletes with Kubernetes codes", async () => {

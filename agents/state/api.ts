@@ -18,7 +18,11 @@ import type { KubeObject } from "../../shared/api/meta.ts";
 import type { Pod } from "../../shared/api/core.ts";
 import { MAX_JSON_DEPTH, nestedDeeperThan } from "../../shared/api/limits.ts";
 import { findResource, type ResourceInfo } from "../../shared/api/registry.ts";
-import { validateObject, validatePodUpdate } from "../../shared/api/validation.ts";
+import {
+  objectNameErrors,
+  validateObject,
+  validatePodUpdate,
+} from "../../shared/api/validation.ts";
 import {
   addDefaultTolerations,
   applyDefaults,
@@ -622,8 +626,17 @@ export class StateApi {
     return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(revision) } };
   }
 
+  /**
+   * The KV key of an object. A name or namespace that breaks its kind's name rules names no object: 404,
+   * as a miss in etcd would be — and it never reaches NATS, where names are key and subject tokens and
+   * `*` and `>` are wildcards.
+   */
   #key(info: ResourceInfo, namespace: string | undefined, name: string): string {
-    return objectKey(info.resource, info.namespaced ? namespace || "default" : undefined, name);
+    const ns = info.namespaced ? namespace || "default" : undefined;
+    const invalid = objectNameErrors(info.kind, name).length > 0 ||
+      (ns !== undefined && objectNameErrors("Namespace", ns).length > 0);
+    if (invalid) throw notFound(info.resource, name);
+    return objectKey(info.resource, ns, name);
   }
 
   // -------------------------------------------------------------------------------------------------------

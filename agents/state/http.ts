@@ -18,6 +18,7 @@ import type { z } from "zod";
 import { ApiError, apiError } from "../../shared/api/errors.ts";
 import type { KubeObject } from "../../shared/api/meta.ts";
 import type { ResourceInfo } from "../../shared/api/registry.ts";
+import { objectNameErrors } from "../../shared/api/validation.ts";
 import {
   matchesFields,
   matchesLabels,
@@ -34,7 +35,7 @@ import {
   UpdateRequest,
   type WatchEvent,
 } from "../../shared/client/protocol.ts";
-import { watchStream } from "../../shared/client/watch.ts";
+import { type StreamEvent, watchStream } from "../../shared/client/watch.ts";
 import { objectName } from "../../shared/client/client.ts";
 import type { Logger } from "../../shared/log.ts";
 import type { StateApi } from "./api.ts";
@@ -93,10 +94,11 @@ const encoder = new TextEncoder();
 
 /**
  * Maps a REST path to a resource route; undefined when it is no resource path at all. Throws a 404
- * ApiError for a resource path naming something not served.
+ * ApiError for a resource path naming something not served, and a 400 for a segment that does not
+ * decode or a name kube-apiserver refuses in a path (see {@linkcode pathSegmentNameErrors}).
  */
 export function parseResourcePath(pathname: string): ResourceRoute | undefined {
-  const segs = pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  const segs = pathname.split("/").filter(Boolean).map(decodeSegment);
   let group: string;
   let version: string;
   let rest: string[];
@@ -108,14 +110,41 @@ export function parseResourcePath(pathname: string): ResourceRoute | undefined {
   const find = (name: string) => served.find((r) => r.resource === name);
   const namespacedPath = rest[0] === "namespaces" && rest.length >= 3 && rest[2] !== "status" &&
     rest[2] !== "finalize";
+  let route: ResourceRoute;
   if (namespacedPath) {
     const info = find(rest[2]);
     if (!info?.namespaced || rest.length > 5) throw pathNotFound();
-    return { info, namespace: rest[1], name: rest[3], subresource: rest[4] };
+    route = { info, namespace: rest[1], name: rest[3], subresource: rest[4] };
+  } else {
+    const info = find(rest[0]);
+    if (!info || rest.length > 3 || (info.namespaced && rest.length > 1)) throw pathNotFound();
+    route = { info, name: rest[1], subresource: rest[2] };
   }
-  const info = find(rest[0]);
-  if (!info || rest.length > 3 || (info.namespaced && rest.length > 1)) throw pathNotFound();
-  return { info, name: rest[1], subresource: rest[2] };
+  const problems = route.name === undefined ? [] : pathSegmentNameErrors(route.name);
+  if (problems.length) {
+    throw apiError(
+      "BadRequest",
+      `Name parameter invalid: ${JSON.stringify(route.name)}: ${problems.join(";")}`,
+    );
+  }
+  return route;
+}
+
+/**
+ * path.IsValidPathSegmentName: what kube-apiserver refuses (400) as an object name in a URL, before it
+ * looks anything up; any other name that breaks its kind's rules is simply not found (404).
+ */
+export function pathSegmentNameErrors(name: string): string[] {
+  if (name === "." || name === "..") return [`may not be '${name}'`];
+  return ["/", "%"].filter((c) => name.includes(c)).map((c) => `may not contain '${c}'`);
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw apiError("BadRequest", `invalid URL escape in path segment ${JSON.stringify(segment)}`);
+  }
 }
 
 /** Builds the handler. Access is checked first ({@linkcode checkAccess}), then the path is served. */
@@ -352,12 +381,15 @@ function watchResponse(
         stats.openWatches++;
         try {
           for (const object of initial) controller.enqueue(line({ type: "ADDED", object }));
-          const events = watchStream<KubeObject>(bus, info.resource, {
-            namespace,
-            afterSeq,
-            signal: ac.signal,
-            log,
-          });
+          // A namespace no object can be in has no events; its name must not become a subject filter.
+          const events = namespace !== undefined && objectNameErrors("Namespace", namespace).length
+            ? idle<KubeObject>(ac.signal)
+            : watchStream<KubeObject>(bus, info.resource, {
+              namespace,
+              afterSeq,
+              signal: ac.signal,
+              log,
+            });
           for await (const ev of events) {
             if (ac.signal.aborted) break;
             const out = filtered ? selectEvent(ev, known, matches, complete) : ev;
@@ -423,6 +455,14 @@ export function selectEvent<T extends KubeObject>(
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers.
+
+/** A watch stream that yields nothing and ends when `signal` aborts. */
+async function* idle<T>(signal: AbortSignal): AsyncGenerator<StreamEvent<T>> {
+  if (!signal.aborted) {
+    await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+  }
+  yield* [];
+}
 
 function isTrue(v: string | null): boolean {
   return v === "1" || v === "true";

@@ -283,6 +283,14 @@ const NAME_RULES: Record<string, (name: string) => string[]> = {
   Service: dns1035LabelErrors,
 };
 
+/**
+ * What is wrong with `name` as the name of a `kind` object (NAME_RULES: DNS-1123 subdomain, label for
+ * Namespaces, DNS-1035 label for Services); empty when it can name one.
+ */
+export function objectNameErrors(kind: string, name: string): string[] {
+  return (NAME_RULES[kind] ?? dns1123SubdomainErrors)(name);
+}
+
 function labelsErrors(labels: unknown, field: string): FieldError[] {
   return Object.entries(obj(labels)).flatMap(([key, value]) => [
     ...eachInvalid(field, key, qualifiedNameErrors(key)),
@@ -292,7 +300,7 @@ function labelsErrors(labels: unknown, field: string): FieldError[] {
 
 function objectMetaErrors(metadata: unknown, info: ResourceInfo): FieldError[] {
   const meta = obj(metadata);
-  const nameErrors = NAME_RULES[info.kind] ?? dns1123SubdomainErrors;
+  const nameErrors = (name: string) => objectNameErrors(info.kind, name);
   const errors: FieldError[] = [];
   const { name, generateName, namespace } = meta;
   if (typeof generateName === "string" && generateName !== "") {
