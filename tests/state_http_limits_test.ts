@@ -248,3 +248,59 @@ Deno.test("a watch in a namespace that cannot exist sees nothing (`*` never reac
   });
   assert.equal(await res.text(), "", "no event from another namespace until the watch times out");
 });
+
+Deno.test("http refuses an object larger than one NATS message can carry with 413, on create and on status", async () => {
+  await using env = await startStateEnv();
+  const h = env.service.http;
+  const pods = "/api/v1/namespaces/default/pods";
+  const pod = (name: string, extra: Record<string, unknown> = {}) => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name },
+    spec: { containers: [{ name: "a", image: "nginx" }], ...extra },
+  });
+  const big = await send(
+    h,
+    "POST",
+    pods,
+    JSON.stringify(pod("big", { note: "x".repeat(1_200_000) })),
+  );
+  assert.equal(big.status, 413);
+  assert.equal(big.body.reason, "RequestEntityTooLarge");
+  assert.match(String(big.body.message), /^Request entity too large: pods "big" is \d+ bytes, /);
+
+  assert.equal((await send(h, "POST", pods, JSON.stringify(pod("small")))).status, 201);
+  const status = await send(
+    h,
+    "PUT",
+    `${pods}/small/status`,
+    JSON.stringify({ status: { message: "y".repeat(1_200_000) } }),
+  );
+  assert.equal(status.status, 413, "a status update may not outgrow it either");
+  await assert.rejects(
+    env.client.create("pods", pod("big-nats", { note: "x".repeat(1_000_000) })),
+    (err: { code?: number }) => err.code === 413,
+  );
+  assert.equal((await send(h, "GET", `${pods}/small`)).status, 200);
+});
+
+Deno.test("http refuses a pod of 2,500 containers (it broke a node) with 422 naming the limit", async () => {
+  await using env = await startStateEnv();
+  const containers = Array.from({ length: 2500 }, (_, i) => ({ name: `c${i}`, image: "busybox" }));
+  const res = await send(
+    env.service.http,
+    "POST",
+    "/api/v1/namespaces/default/pods",
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "wide" },
+      spec: { containers },
+    }),
+  );
+  assert.equal(res.status, 422);
+  assert.equal(
+    res.body.message,
+    'Pod "wide" is invalid: spec.containers: Too many: 2500: must have at most 100 items',
+  );
+});

@@ -6,6 +6,7 @@
  */
 import type { z } from "zod";
 import { ApiError, apiError } from "../../shared/api/errors.ts";
+import { maxObjectBytes } from "../../shared/api/limits.ts";
 import type { KubeObject } from "../../shared/api/meta.ts";
 import { findResource, type ResourceInfo, RESOURCES } from "../../shared/api/registry.ts";
 import type { Bus } from "../../shared/bus/bus.ts";
@@ -90,6 +91,11 @@ const VERBS: Record<ApiVerb, VerbHandler> = {
   },
 };
 
+/** The NATS server's largest message (1 MiB when it has not said yet). */
+function maxPayload(bus: Bus): number {
+  return bus.nc.info?.max_payload ?? 1024 * 1024;
+}
+
 /** The running state service. Stop it with {@linkcode stop} or `await using`. */
 export class StateService implements AsyncDisposable {
   /** The verbs, for in-process callers. */
@@ -118,7 +124,7 @@ export class StateService implements AsyncDisposable {
     this.#pager = new ListPager({
       clock: opts.clock,
       // Leave room for headers and the reply's envelope.
-      maxBytes: () => (opts.bus.nc.info?.max_payload ?? 1024 * 1024) - 16 * 1024,
+      maxBytes: () => maxPayload(opts.bus) - 16 * 1024,
     });
     this.http = createHttpHandler({
       api,
@@ -134,7 +140,9 @@ export class StateService implements AsyncDisposable {
   /** Opens storage, loads the cache, creates the system namespaces and starts serving. */
   static async start(opts: StateServiceOptions): Promise<StateService> {
     const log = opts.log;
-    const store = await ObjectStore.open(opts.bus.nc);
+    const store = await ObjectStore.open(opts.bus.nc, {
+      maxValueBytes: () => maxObjectBytes(maxPayload(opts.bus)),
+    });
     // The finalizer hears of changes once it exists; it starts by queueing every Terminating namespace.
     const hooks: { onChange?: (change: CacheChange) => void } = {};
     const cache = await WatchCache.start({

@@ -11,6 +11,12 @@
 export const MAX_REQUEST_BYTES = 3 * 1024 * 1024;
 
 /**
+ * The largest stored object, in bytes: etcd's default `--max-request-bytes`, 1.5 MiB. The lab also
+ * keeps every object within one NATS message: see {@linkcode maxObjectBytes}.
+ */
+export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+
+/**
  * How deeply JSON may nest. Kubernetes' JSON decoder stops at 10000 (Go's encoding/json
  * `maxNestingDepth`); kubelab stops at 256, because its JavaScript recurses once per level — the CLI's
  * YAML printer overflows the stack at about 620 levels, structuredClone and the controllers' semantic
@@ -20,6 +26,14 @@ export const MAX_JSON_DEPTH = 256;
 
 /** apimachinery's TotalAnnotationSizeLimitB: keys and values of all annotations, 256 KiB. */
 export const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
+
+/**
+ * Containers, and init containers, in one pod or pod template. Kubernetes has no count, only the object
+ * size; kubelab caps each list at 100 so that one pod cannot make a node's CRI replies (about 1 KiB per
+ * container with the kubelet's labels and annotations) outgrow a NATS message (1 MiB): a pod of 2,500
+ * containers did.
+ */
+export const MAX_CONTAINERS = 100;
 
 /**
  * Whether `value` nests arrays and objects more than `max` levels deep (a scalar is depth 0, `{}` and
@@ -36,4 +50,16 @@ export function nestedDeeperThan(value: unknown, max: number): boolean {
     }
   }
   return false;
+}
+
+/** Room kept in a NATS message beside an object: headers, a watch event's or a list page's envelope. */
+export const MESSAGE_HEADROOM = 64 * 1024;
+
+/**
+ * The largest object the lab stores: etcd's 1.5 MiB, or less when the NATS server's `max_payload`
+ * (1 MiB by default) less {@linkcode MESSAGE_HEADROOM} is smaller — every object travels whole in one
+ * message (KV value, watch event, get reply, list page).
+ */
+export function maxObjectBytes(maxPayload: number): number {
+  return Math.min(MAX_OBJECT_BYTES, maxPayload - MESSAGE_HEADROOM);
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { nestedDeeperThan } from "./limits.ts";
+import { MAX_OBJECT_BYTES, maxObjectBytes, nestedDeeperThan } from "./limits.ts";
 
 function nest(depth: number, leaf: unknown = 1): unknown {
   let v = leaf;
@@ -33,4 +33,11 @@ Deno.test("nestedDeeperThan counts objects and arrays, scalars are depth 0", () 
 
 Deno.test("nestedDeeperThan answers for a million levels without overflowing the stack", () => {
   assert.equal(nestedDeeperThan(nest(1_000_000), 256), true);
+});
+
+Deno.test("maxObjectBytes is etcd's 1.5 MiB unless one NATS message holds less", () => {
+  const MIB = 1024 * 1024;
+  assert.equal(MAX_OBJECT_BYTES, 1_572_864);
+  assert.equal(maxObjectBytes(MIB), MIB - 64 * 1024, "nats-server's default max_payload");
+  assert.equal(maxObjectBytes(8 * MIB), MAX_OBJECT_BYTES);
 });

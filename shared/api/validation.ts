@@ -15,7 +15,7 @@ import { type KubeObject, LabelSelector } from "./meta.ts";
 import type { Pod, Toleration } from "./core.ts";
 import { resourceForKind, type ResourceInfo, RESOURCES } from "./registry.ts";
 import { parseQuantity, quantityErrors } from "./quantity.ts";
-import { TOTAL_ANNOTATION_SIZE_LIMIT } from "./limits.ts";
+import { MAX_CONTAINERS, TOTAL_ANNOTATION_SIZE_LIMIT } from "./limits.ts";
 import {
   dns1123SubdomainErrors,
   type LabelRequirement,
@@ -87,6 +87,15 @@ function tooLong(field: string, maxBytes: number): FieldError {
     field,
     type: "FieldValueTooLong",
     detail: `Too long: must have at most ${maxBytes} bytes`,
+  };
+}
+
+/** field.TooMany: a list longer than allowed. */
+function tooMany(field: string, count: number, max: number): FieldError {
+  return {
+    field,
+    type: "FieldValueTooMany",
+    detail: `Too many: ${count}: must have at most ${max} items`,
   };
 }
 
@@ -578,6 +587,11 @@ function podSpecErrors(spec: Obj, field: string): FieldError[] {
   const errors: FieldError[] = [];
   if (Array.isArray(spec.containers) && spec.containers.length === 0) {
     errors.push(required(`${field}.containers`));
+  }
+  // A lab limit (Kubernetes has none): one pod may not outgrow its node's CRI replies.
+  for (const list of ["containers", "initContainers"] as const) {
+    const n = Array.isArray(spec[list]) ? spec[list].length : 0;
+    if (n > MAX_CONTAINERS) errors.push(tooMany(`${field}.${list}`, n, MAX_CONTAINERS));
   }
   const names = new Set<string>();
   for (const [i, c] of items(spec.containers)) {

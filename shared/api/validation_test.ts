@@ -388,6 +388,29 @@ Deno.test("integer fields hold what their Go type holds: int32, or int64 within 
   }
 });
 
+Deno.test("a pod or pod template has at most 100 containers and 100 init containers (a lab limit)", () => {
+  const containers = (n: number, prefix = "c") =>
+    Array.from({ length: n }, (_, i) => ({ name: `${prefix}${i}`, image: "busybox" }));
+  const cases: [Manifest, string[]][] = [
+    [pod((p) => p.spec.containers = containers(100)), []],
+    [pod((p) => p.spec.containers = containers(101)), [
+      "spec.containers: Too many: 101: must have at most 100 items",
+    ]],
+    [pod((p) => p.spec.initContainers = containers(101, "i")), [
+      "spec.initContainers: Too many: 101: must have at most 100 items",
+    ]],
+    [
+      (() => {
+        const d = structuredClone(DEPLOYMENT) as Manifest;
+        d.spec.template.spec.containers = containers(2500);
+        return d;
+      })(),
+      ["spec.template.spec.containers: Too many: 2500: must have at most 100 items"],
+    ],
+  ];
+  for (const [manifest, want] of cases) assert.deepEqual(errorsOf(manifest), want);
+});
+
 Deno.test("pod spec rules report each broken rule", () => {
   const cases: [string, (p: Manifest) => void, string[]][] = [
     ["no containers", (p) => p.spec.containers = [], ["spec.containers: Required value"]],
