@@ -1,9 +1,9 @@
 /**
- * `deno task bench http-list [--count N]`: one unpaged `GET /api/v1/pods` over the state service's HTTP
- * door, with N pods of about 100 KB each (the default 1,600 make a list of about 160 MB). Prints the time
- * to the first byte and to the last, and the process's resident memory before and at its peak during the
- * list (Linux's VmHWM, reset through /proc/self/clear_refs), since the service runs in this process.
- * Nothing is asserted.
+ * `deno task bench http-list [--count N]`: one unpaged `GET /api/v1/pods`, then one watch from the start
+ * (`?watch=1`, read until its N ADDED events are in), over the state service's HTTP door, with N pods of
+ * about 100 KB each (1,600 make a list of about 160 MB). Prints the time to the first byte and to the
+ * last, and the process's resident memory before and at its peak during each (Linux's VmHWM, reset
+ * through /proc/self/clear_refs), since the service runs in this process. Nothing is asserted.
  * @module
  */
 import { Bus } from "../shared/bus/bus.ts";
@@ -30,6 +30,38 @@ async function rss(): Promise<{ now: number; peak: number }> {
 /** Resets VmHWM to the current RSS (Linux 4.0+), so the next peak is the list's own. */
 async function resetPeak(): Promise<void> {
   await Deno.writeTextFile("/proc/self/clear_refs", "5");
+}
+
+/**
+ * Reads `url` to its end, or until `done` says so, and prints time and memory. The body is consumed as
+ * it comes, so what grows is the server's side.
+ */
+async function measure(
+  name: string,
+  url: string,
+  done: (chunk: Uint8Array) => boolean,
+): Promise<void> {
+  await resetPeak();
+  const before = await rss();
+  const start = performance.now();
+  const res = await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } });
+  let firstByte = 0;
+  let bytes = 0;
+  for await (const chunk of res.body!) {
+    firstByte ||= performance.now() - start;
+    bytes += chunk.length;
+    if (done(chunk)) break;
+  }
+  const total = performance.now() - start;
+  const after = await rss();
+  console.log(
+    `http ${name}, ${(bytes / MIB).toFixed(0)} MiB, status ${res.status}: ` +
+      `first byte ${firstByte.toFixed(0)} ms, last byte ${total.toFixed(0)} ms; ` +
+      `RSS ${(before.now / MIB).toFixed(0)} MiB before, peak ${
+        (after.peak / MIB).toFixed(0)
+      } MiB ` +
+      `(+${((after.peak - before.now) / MIB).toFixed(0)} MiB)`,
+  );
 }
 
 function pod(i: number, pad: string): Pod {
@@ -63,28 +95,13 @@ export async function benchHttpList(n: number): Promise<void> {
       while (next < n) await state.api.create(pods, { object: pod(next++, pad) });
     }));
 
-    await resetPeak();
-    const before = await rss();
-    const start = performance.now();
-    const res = await fetch(`http://127.0.0.1:${http.addr.port}/api/v1/pods`, {
-      headers: { authorization: `Bearer ${TOKEN}` },
+    const url = `http://127.0.0.1:${http.addr.port}/api/v1/pods`;
+    await measure(`list ${n} pods`, url, () => false);
+    let added = 0;
+    await measure(`watch ${n} pods`, `${url}?watch=1`, (chunk) => {
+      for (const byte of chunk) if (byte === 0x0a) added++;
+      return added >= n;
     });
-    let firstByte = 0;
-    let bytes = 0;
-    for await (const chunk of res.body!) {
-      firstByte ||= performance.now() - start;
-      bytes += chunk.length;
-    }
-    const total = performance.now() - start;
-    const after = await rss();
-    console.log(
-      `http list ${n} pods, ${(bytes / MIB).toFixed(0)} MiB, status ${res.status}: ` +
-        `first byte ${firstByte.toFixed(0)} ms, last byte ${total.toFixed(0)} ms; ` +
-        `RSS ${(before.now / MIB).toFixed(0)} MiB before, peak ${
-          (after.peak / MIB).toFixed(0)
-        } MiB ` +
-        `(+${((after.peak - before.now) / MIB).toFixed(0)} MiB)`,
-    );
   } finally {
     await http.shutdown();
     await state.stop();
