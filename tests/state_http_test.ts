@@ -361,6 +361,25 @@ Deno.test("http watch ends when the client goes away", async () => {
   await res.body?.cancel().catch(() => {});
 });
 
+Deno.test("http watch ends when the client goes away while current objects are still to be sent", async () => {
+  await using env = await startStateEnv();
+  for (const name of ["a", "b", "c"]) {
+    await call(env.service.http, "POST", "/api/v1/namespaces/default/pods", {
+      ...POD,
+      metadata: { name },
+    });
+  }
+  const ac = new AbortController();
+  const res = await env.service.http(
+    authed(`${BASE}/api/v1/pods?watch=1`, { signal: ac.signal }),
+  );
+  const reader = res.body!.getReader();
+  assert.match(new TextDecoder().decode((await reader.read()).value), /"ADDED"/);
+  ac.abort();
+  await waitUntil(() => env.service.httpStats.openWatches === 0, 2_000, "watch closed");
+  await reader.cancel().catch(() => {});
+});
+
 Deno.test("http watch answers 410 for a compacted resourceVersion", async () => {
   await using env = await startStateEnv({ service: { watchMaxMsgs: 2 } });
   const h = env.service.http;

@@ -31,6 +31,8 @@ import {
   BindRequest,
   CreateRequest,
   DeleteRequest,
+  type ListReply,
+  type ListRequest,
   PatchRequest,
   UpdateRequest,
   type WatchEvent,
@@ -49,6 +51,7 @@ import {
 } from "./discovery.ts";
 import { checkAccess, type HttpAccessOptions } from "./http_access.ts";
 import { parseJson, readBody } from "./http_body.ts";
+import type { ListPager } from "./list_pager.ts";
 import { isJsonObject } from "./merge_patch.ts";
 
 /** Options for {@linkcode createHttpHandler}. */
@@ -63,6 +66,8 @@ export interface HttpHandlerOptions {
   signal?: AbortSignal;
   /** Counters the handler keeps up to date. */
   stats?: HttpStats;
+  /** Pages lists asked for with `limit` or `continue` (the NATS door's pager, shared). */
+  pager: ListPager;
   /** Who may call: tokens and host names. Without tokens only `/healthz`, `/livez`, `/readyz`, `/version` answer. */
   access: HttpAccessOptions;
 }
@@ -206,13 +211,20 @@ async function serveResource(
   if (name === undefined) {
     if (method === "GET") {
       if (isTrue(q.get("watch"))) return watchResponse(req, route, q, opts, log);
-      const list = api.list(info, {
+      const request: ListRequest = {
         namespace,
         labelSelector: q.get("labelSelector") ?? undefined,
         fieldSelector: q.get("fieldSelector") ?? undefined,
-      });
-      const { watchSeq: _seq, ...body } = list;
-      return json(body, 200);
+      };
+      const full = () => api.list(info, request);
+      const limit = parseLimit(q.get("limit"));
+      const token = q.get("continue") || undefined;
+      if (limit === undefined && token === undefined) return streamList(full());
+      const { watchSeq: _seq, ...page } = opts.pager.page(
+        { ...request, limit, continue: token },
+        full,
+      );
+      return json(page, 200);
     }
     if (method === "POST") {
       const body = parse(CreateRequest, {
@@ -332,6 +344,47 @@ async function deleteRequest(
 }
 
 /**
+ * A whole list as a stream: the items are taken at once (references to the cached objects, which are
+ * never changed in place) and serialized a piece at a time as the client reads, so a list of hundreds of
+ * megabytes is never held in memory whole. The bytes are those of `JSON.stringify` of the list.
+ */
+function streamList(list: ListReply): Response {
+  const { watchSeq: _seq, items, ...envelope } = list;
+  const head = JSON.stringify(envelope).slice(0, -1) + `,"items":[`;
+  let next = 0;
+  let started = false;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      let piece = started ? "" : head;
+      started = true;
+      while (next < items.length && piece.length < LIST_PIECE_CHARS) {
+        piece += (next > 0 ? "," : "") + JSON.stringify(items[next++]);
+      }
+      if (next === items.length) piece += "]}";
+      controller.enqueue(encoder.encode(piece));
+      if (next === items.length) controller.close();
+    },
+  });
+  return new Response(body, { status: 200, headers: { "content-type": "application/json" } });
+}
+
+/** About how much of a list is serialized at once (plus one object). */
+const LIST_PIECE_CHARS = 64 * 1024;
+
+/** `limit`: a non-negative integer, 0 meaning none (kube-apiserver's ListOptions). 400 otherwise. */
+function parseLimit(raw: string | null): number | undefined {
+  if (raw === null || raw === "") return undefined;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) {
+    throw apiError(
+      "BadRequest",
+      `Invalid limit ${JSON.stringify(raw)}: must be a non-negative integer`,
+    );
+  }
+  return n === 0 ? undefined : n;
+}
+
+/**
  * A watch: with no resourceVersion (or "0") first the current objects as ADDED, then every change, as
  * newline-delimited `{"type","object"}` JSON, until the client goes away, `timeoutSeconds` pass, or the
  * service stops. Label and field selectors filter; an object leaving the selection is reported DELETED.
@@ -368,7 +421,11 @@ function watchResponse(
 
   return start().then(({ afterSeq, initial, complete }) => {
     const ac = new AbortController();
-    const abort = () => ac.abort();
+    // Ending the watch also ends the line generator, which may be waiting at a yield for the next read.
+    const abort = () => {
+      ac.abort();
+      iterator.return(undefined).catch(() => {});
+    };
     req.signal.addEventListener("abort", abort, { once: true });
     opts.signal?.addEventListener("abort", abort, { once: true });
     const timer = timeoutSeconds > 0 ? setTimeout(abort, timeoutSeconds * 1000) : undefined;
@@ -376,47 +433,47 @@ function watchResponse(
     const line = (ev: WatchEvent) => encoder.encode(JSON.stringify(ev) + "\n");
 
     const stats = opts.stats ?? { openWatches: 0 };
-    const body = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        stats.openWatches++;
-        try {
-          for (const object of initial) controller.enqueue(line({ type: "ADDED", object }));
-          // A namespace no object can be in has no events; its name must not become a subject filter.
-          const events = namespace !== undefined && objectNameErrors("Namespace", namespace).length
-            ? idle<KubeObject>(ac.signal)
-            : watchStream<KubeObject>(bus, info.resource, {
-              namespace,
-              afterSeq,
-              signal: ac.signal,
-              log,
-            });
-          for await (const ev of events) {
-            if (ac.signal.aborted) break;
-            const out = filtered ? selectEvent(ev, known, matches, complete) : ev;
-            if (out) controller.enqueue(line({ type: out.type, object: out.object }));
-          }
-        } catch (err) {
-          if (!ac.signal.aborted) {
-            const status = err instanceof ApiError
-              ? err.status
-              : apiError("InternalError", `Watch failed: ${(err as Error).message}`).status;
-            controller.enqueue(
-              encoder.encode(JSON.stringify({ type: "ERROR", object: status }) + "\n"),
-            );
-          }
-        } finally {
-          stats.openWatches--;
-          clearTimeout(timer);
-          req.signal.removeEventListener("abort", abort);
-          opts.signal?.removeEventListener("abort", abort);
-          try {
-            controller.close();
-          } catch { /* the client went away */ }
+    // One line per pull, so the current objects are serialized as the client reads them, not all at once.
+    async function* lines(): AsyncGenerator<Uint8Array> {
+      stats.openWatches++;
+      try {
+        for (const object of initial) yield line({ type: "ADDED", object });
+        // A namespace no object can be in has no events; its name must not become a subject filter.
+        const events = namespace !== undefined && objectNameErrors("Namespace", namespace).length
+          ? idle<KubeObject>(ac.signal)
+          : watchStream<KubeObject>(bus, info.resource, {
+            namespace,
+            afterSeq,
+            signal: ac.signal,
+            log,
+          });
+        for await (const ev of events) {
+          if (ac.signal.aborted) break;
+          const out = filtered ? selectEvent(ev, known, matches, complete) : ev;
+          if (out) yield line({ type: out.type, object: out.object });
         }
+      } catch (err) {
+        if (!ac.signal.aborted) {
+          const status = err instanceof ApiError
+            ? err.status
+            : apiError("InternalError", `Watch failed: ${(err as Error).message}`).status;
+          yield encoder.encode(JSON.stringify({ type: "ERROR", object: status }) + "\n");
+        }
+      } finally {
+        stats.openWatches--;
+        clearTimeout(timer);
+        req.signal.removeEventListener("abort", abort);
+        opts.signal?.removeEventListener("abort", abort);
+      }
+    }
+    const iterator = lines();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { value, done } = await iterator.next();
+        if (done) controller.close();
+        else controller.enqueue(value);
       },
-      cancel() {
-        ac.abort();
-      },
+      cancel: abort,
     });
     return new Response(body, {
       status: 200,

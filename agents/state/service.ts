@@ -133,6 +133,7 @@ export class StateService implements AsyncDisposable {
       ready: () => this.ready,
       signal: opts.signal,
       stats: this.httpStats,
+      pager: this.#pager,
       access: opts.http ?? {},
     });
   }
