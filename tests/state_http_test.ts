@@ -3,6 +3,7 @@ import { startStateEnv, TEST_HTTP_TOKEN, waitUntil } from "../agents/state/_test
 import { parseResourcePath, selectEvent } from "../agents/state/http.ts";
 import type { ApiError } from "../shared/api/errors.ts";
 import type { KubeObject } from "../shared/api/meta.ts";
+import type { ManualClock } from "../shared/clock.ts";
 
 const BASE = "http://127.0.0.1:8080";
 const AUTH = { authorization: `Bearer ${TEST_HTTP_TOKEN}` };
@@ -389,6 +390,25 @@ Deno.test("http watch answers 410 for a compacted resourceVersion", async () => 
   const res = await call(h, "GET", "/api/v1/pods?watch=1&resourceVersion=2");
   assert.equal(res.status, 410);
   assert.equal(res.body.reason, "Expired");
+});
+
+Deno.test("http watch from a resourceVersion not reached yet answers 504 Too large resource version, as kube-apiserver", async () => {
+  await using env = await startStateEnv();
+  const clock = env.clock as ManualClock;
+  let done = false;
+  const answer = env.service.http(authed(`${BASE}/api/v1/pods?watch=1&resourceVersion=2147483648`))
+    .finally(() => done = true);
+  // The watch waits for the cache to reach the revision; let the clock run until it gives up.
+  await waitUntil(async () => (await clock.advance(1_000), done), 5_000, "the answer");
+  const res = await answer;
+  assert.equal(res.status, 504);
+  const body = await res.json();
+  assert.equal(body.reason, "Timeout");
+  assert.match(body.message, /^Timeout: Too large resource version: 2147483648, current: \d+$/);
+  assert.deepEqual(body.details, {
+    causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }],
+    retryAfterSeconds: 1,
+  });
 });
 
 Deno.test("selectEvent turns selection changes into ADDED and DELETED", () => {

@@ -25,7 +25,7 @@ import {
 import type { KvEntry } from "@nats-io/kv";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import type { KubeObject } from "../../shared/api/meta.ts";
-import { apiError } from "../../shared/api/errors.ts";
+import { ApiError, apiError } from "../../shared/api/errors.ts";
 import {
   parseObjectKey,
   REVISION_HEADER,
@@ -175,7 +175,13 @@ export class WatchCache implements AsyncDisposable {
    * sees every later change. 410 Expired when the stream no longer holds the events after `revision`.
    */
   async watchPos(revision: number): Promise<number> {
-    if (revision > this.#revision) await this.waitFor(revision, 5_000);
+    if (revision > this.#revision) {
+      await this.waitFor(revision, 5_000).catch((err) => {
+        throw err instanceof ApiError && err.reason === "Timeout"
+          ? tooLargeResourceVersion(revision, this.#revision)
+          : err;
+      });
+    }
     if (revision === this.#revision) return this.#watchSeq;
     const { state } = await this.#jsm.streams.info(WATCH_STREAM);
     const hiSeq = Math.min(state.last_seq, this.#watchSeq);
@@ -484,6 +490,21 @@ export class WatchCache implements AsyncDisposable {
 function podNodeName(pod: KubeObject): string | undefined {
   const spec = pod.spec as { nodeName?: string } | undefined;
   return spec?.nodeName || undefined;
+}
+
+/**
+ * storage.NewTooLargeResourceVersionError: 504 with the cause client-go's reflector looks for, and
+ * the cacher's retry hint of one second.
+ */
+function tooLargeResourceVersion(revision: number, current: number) {
+  return apiError(
+    "Timeout",
+    `Timeout: Too large resource version: ${revision}, current: ${current}`,
+    {
+      causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }],
+      retryAfterSeconds: 1,
+    },
+  );
 }
 
 function expired(revision: number, oldest: number) {
