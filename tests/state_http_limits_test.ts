@@ -394,3 +394,33 @@ Deno.test("http streams a list without a limit in pieces rather than building it
   );
   assert.equal(list.metadata.resourceVersion, expected.resourceVersion);
 });
+
+Deno.test("grace periods longer than Go's time.Duration holds are refused, not a 500", async () => {
+  await using env = await startStateEnv();
+  const h = env.service.http;
+  const pods = "/api/v1/namespaces/default/pods";
+  const pod = (name: string, grace: number) =>
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name },
+      spec: { containers: [{ name: "a", image: "nginx" }], terminationGracePeriodSeconds: grace },
+    });
+  const tooLong = await send(h, "POST", pods, pod("forever", 9223372037));
+  assert.equal(tooLong.status, 422);
+  assert.match(
+    String(tooLong.body.message),
+    /spec\.terminationGracePeriodSeconds: Invalid value: 9223372037/,
+  );
+
+  assert.equal((await send(h, "POST", pods, pod("longest", 9223372036))).status, 201);
+  await env.client.bind("default", "longest", "node-1");
+  const refused = await send(h, "DELETE", `${pods}/longest?gracePeriodSeconds=9007199254740991`);
+  assert.deepEqual([refused.status, refused.body.reason], [400, "BadRequest"]);
+  const graceful = await send(h, "DELETE", `${pods}/longest`);
+  assert.equal(graceful.status, 202, "the pod's own grace period, at the limit, still works");
+  assert.match(
+    String((graceful.body.metadata as Record<string, unknown>).deletionTimestamp),
+    /^2318-/,
+  );
+});

@@ -24,6 +24,13 @@ export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
  */
 export const MAX_JSON_DEPTH = 256;
 
+/**
+ * The longest grace period, in seconds: what Go's time.Duration holds (math.MaxInt64 nanoseconds, about
+ * 292 years). Kubernetes takes larger ones and overflows computing the deletion time; kubelab refuses
+ * them (a pod's terminationGracePeriodSeconds, a delete's gracePeriodSeconds).
+ */
+export const MAX_GRACE_PERIOD_SECONDS = 9_223_372_036;
+
 /** apimachinery's TotalAnnotationSizeLimitB: keys and values of all annotations, 256 KiB. */
 export const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
 

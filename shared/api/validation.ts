@@ -15,7 +15,7 @@ import { type KubeObject, LabelSelector } from "./meta.ts";
 import type { Pod, Toleration } from "./core.ts";
 import { resourceForKind, type ResourceInfo, RESOURCES } from "./registry.ts";
 import { parseQuantity, quantityErrors } from "./quantity.ts";
-import { MAX_CONTAINERS, TOTAL_ANNOTATION_SIZE_LIMIT } from "./limits.ts";
+import { MAX_CONTAINERS, MAX_GRACE_PERIOD_SECONDS, TOTAL_ANNOTATION_SIZE_LIMIT } from "./limits.ts";
 import {
   dns1123SubdomainErrors,
   type LabelRequirement,
@@ -600,9 +600,17 @@ function podSpecErrors(spec: Obj, field: string): FieldError[] {
   for (const [i, c] of items(spec.initContainers)) {
     errors.push(...containerErrors(c, `${field}.initContainers[${i}]`, names, true));
   }
-  errors.push(
-    ...atLeast(spec.terminationGracePeriodSeconds, 0, `${field}.terminationGracePeriodSeconds`),
-  );
+  const grace = spec.terminationGracePeriodSeconds;
+  errors.push(...atLeast(grace, 0, `${field}.terminationGracePeriodSeconds`));
+  if (typeof grace === "number" && grace > MAX_GRACE_PERIOD_SECONDS) {
+    errors.push(
+      invalid(
+        `${field}.terminationGracePeriodSeconds`,
+        grace,
+        `must be at most ${MAX_GRACE_PERIOD_SECONDS} (what a time.Duration holds)`,
+      ),
+    );
+  }
   const deadline = spec.activeDeadlineSeconds;
   if (typeof deadline === "number" && (deadline < 1 || deadline > 2147483647)) {
     errors.push(
