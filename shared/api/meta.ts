@@ -10,17 +10,13 @@ const INT64_ERROR = `must be an int64 (within JavaScript's exact integers): from
   `${Number.MIN_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER}`;
 
 /** A Go int32 field (replicas, ports, counts), with the range the Go type holds. */
-export const Int32 = z.number().int({ error: INT32_ERROR })
-  .min(-2147483648, { error: INT32_ERROR })
-  .max(2147483647, { error: INT32_ERROR });
+export const Int32 = z.int32({ error: INT32_ERROR });
 
 /**
  * A Go int64 field (seconds, generations). JSON numbers are JavaScript doubles here, exact only up to
  * 2^53 − 1, so kubelab holds int64 to that range (Kubernetes to 2^63 − 1).
  */
-export const Int64 = z.number().int({ error: INT64_ERROR })
-  .min(Number.MIN_SAFE_INTEGER, { error: INT64_ERROR })
-  .max(Number.MAX_SAFE_INTEGER, { error: INT64_ERROR });
+export const Int64 = z.int({ error: INT64_ERROR });
 
 /** A string-to-string map (labels, annotations, nodeSelector). */
 export const StringMap = z.record(z.string(), z.string());
