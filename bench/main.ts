@@ -3,7 +3,8 @@
  * and the agents it needs in this process, measures, and cleans up. Figures go to stdout; nothing is
  * asserted. Names: `state` (API request throughput and latency), `watch` (write-to-watch-event latency),
  * `proxy` (requests through a kube-proxy NodePort against the same requests straight to the pod),
- * `cri` (ListContainers over NATS with 100, 1,000 and 5,000 containers, at two max_payload sizes).
+ * `cri` (ListContainers over NATS with 100, 1,000 and 5,000 containers, at two max_payload sizes),
+ * `http-list` (time and memory of one unpaged list over HTTP, [http_list.ts](./http_list.ts)).
  * @module
  */
 import { parseArgs } from "node:util";
@@ -20,6 +21,7 @@ import { CriClient } from "../shared/cri/client.ts";
 import { FakeRuntime } from "../agents/runtime/fake.ts";
 import { RuntimeServer } from "../agents/runtime/server.ts";
 import { containerConfig, podSandboxConfig } from "../agents/kubelet/runtime_manager.ts";
+import { benchHttpList } from "./http_list.ts";
 
 interface Env extends AsyncDisposable {
   natsUrl: string;
@@ -446,6 +448,7 @@ const BENCHES: Record<string, (n: number) => Promise<void>> = {
   watch: benchWatch,
   proxy: benchProxy,
   cri: benchCri,
+  "http-list": benchHttpList,
 };
 
 if (import.meta.main) {

@@ -9,8 +9,11 @@
 /** The NATS URL used when nothing else names one. */
 export const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
 
+/** The lab directory `deno task lab` keeps its state in, relative to the directory it runs in. */
+export const LAB_DIR = ".kubelab";
+
 /** The file `deno task lab` writes, relative to the directory it runs in. */
-export const LAB_FILE = ".kubelab/lab.json";
+export const LAB_FILE = `${LAB_DIR}/lab.json`;
 
 /** Where the server URL came from, for messages. */
 export type ServerSource = "flag" | "env" | "lab" | "default";
@@ -49,39 +52,50 @@ export async function resolveServer(options: ResolveServerOptions): Promise<Reso
     ? { url: options.env, source: "env" as const }
     : undefined;
   if (fromFlags && explicitCreds) return { ...fromFlags, creds: explicitCreds };
-  const lab = await readLab(options);
-  const creds = explicitCreds ?? lab?.credsFile;
+  const lab = await readLabFile(options.cwd, options.readTextFile);
+  if (lab && !fromFlags && (typeof lab.natsUrl !== "string" || lab.natsUrl === "")) {
+    throw new SyntaxError(
+      `Cannot read ${labPath(options.cwd, LAB_FILE)}: it has no "natsUrl" string`,
+    );
+  }
+  const labCreds = typeof lab?.credsFile === "string" ? lab.credsFile : undefined;
+  const creds = explicitCreds ?? labCreds;
   const server = fromFlags ??
     (lab
-      ? { url: lab.natsUrl, source: "lab" as const }
+      ? { url: lab.natsUrl as string, source: "lab" as const }
       : { url: DEFAULT_NATS_URL, source: "default" as const });
   return creds ? { ...server, creds } : server;
 }
 
-/** `lab.json`, or undefined when there is none. */
-async function readLab(
-  options: ResolveServerOptions,
-): Promise<{ natsUrl: string; credsFile?: string } | undefined> {
-  const path = `${options.cwd.replace(/\/$/, "")}/${LAB_FILE}`;
-  const read = options.readTextFile ?? Deno.readTextFile;
+/** A path inside `cwd`: `labPath("/lab", LAB_FILE)` is `/lab/.kubelab/lab.json`. */
+export function labPath(cwd: string, relative: string): string {
+  return `${cwd.replace(/\/$/, "")}/${relative}`;
+}
+
+/**
+ * `.kubelab/lab.json` under `cwd` as an object; undefined when there is none. Throws a `SyntaxError`
+ * naming the file when it is not a JSON object.
+ */
+export async function readLabFile(
+  cwd: string,
+  readTextFile: (path: string) => Promise<string> = Deno.readTextFile,
+): Promise<Record<string, unknown> | undefined> {
+  const path = labPath(cwd, LAB_FILE);
   let text: string;
   try {
-    text = await read(path);
+    text = await readTextFile(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return undefined;
     throw err;
   }
-  let lab: { natsUrl?: unknown; credsFile?: unknown } | null;
+  let lab: unknown;
   try {
     lab = JSON.parse(text);
   } catch (err) {
     throw new SyntaxError(`Cannot read ${path}: ${(err as Error).message}`);
   }
-  if (typeof lab?.natsUrl !== "string" || lab.natsUrl === "") {
-    throw new SyntaxError(`Cannot read ${path}: it has no "natsUrl" string`);
+  if (lab === null || typeof lab !== "object" || Array.isArray(lab)) {
+    throw new SyntaxError(`Cannot read ${path}: it is not a JSON object`);
   }
-  return {
-    natsUrl: lab.natsUrl,
-    credsFile: typeof lab.credsFile === "string" ? lab.credsFile : undefined,
-  };
+  return lab as Record<string, unknown>;
 }

@@ -22,6 +22,7 @@ import { describeCommand } from "./commands/describe.ts";
 import { execCommand } from "./commands/exec.ts";
 import { getCommand } from "./commands/get.ts";
 import { formatCommandHelp, formatOverview, helpCommand } from "./commands/help.ts";
+import { kubeconfigCommand } from "./commands/kubeconfig.ts";
 import { labCommand } from "./commands/lab.ts";
 import { logsCommand } from "./commands/logs.ts";
 import { rolloutCommand } from "./commands/rollout.ts";
@@ -49,6 +50,7 @@ export const COMMANDS: readonly Command[] = [
   drainCommand,
   labCommand,
   tapCommand,
+  kubeconfigCommand,
   versionCommand,
   helpCommand(() => COMMANDS),
 ];

@@ -8,8 +8,9 @@
  * controllers, then the state service, then NATS.
  *
  * The lab directory holds `lab.json` (how to reach the lab), `logs/<process>.log` (written as the
- * processes write), `run/<process>.pid` (for `kill $(cat …)`), `nats/` (the store) and `auth/` (the
- * lab's keys, nats-server's configuration and every process's credentials, lab/auth.ts).
+ * processes write), `run/<process>.pid` (for `kill $(cat …)`), `nats/` (the store), `auth/` (the
+ * lab's keys, nats-server's configuration and every process's credentials, lab/auth.ts) and the HTTP
+ * API's token and TLS certificates (`http-token`, `http-ca.crt`, lab/http_credentials.ts).
  * @module
  */
 import { apiError } from "../shared/api/errors.ts";
@@ -23,6 +24,7 @@ import { Logger } from "../shared/log.ts";
 import { freePort, natsServerArgs, natsServerMissing, waitForPort } from "../shared/nats_server.ts";
 import { timingProfile } from "../shared/timing.ts";
 import { prepareAuth } from "./auth.ts";
+import { ensureLabCredentials, stateEnv } from "./http_credentials.ts";
 import { NODE_AGENTS, type NodeAgent, type NodeHandle, type NodeSpec, startNode } from "./node.ts";
 import { spawnAgent, spawnProcess } from "./processes.ts";
 import { type ChildProcess, Supervisor } from "./supervisor.ts";
@@ -127,10 +129,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const specs = Array.from({ length: options.nodes ?? 3 }, (_, i) => localNode(i + 1));
   // Every process gets credentials of its own identity; nats-server trusts only the lab's keys.
   const auth = await prepareAuth(dir);
+  // The HTTP API: a bearer token and TLS (kubectl sends a token only over TLS), kept across starts.
+  const http = await ensureLabCredentials(dir);
   const info: LabInfo = {
     natsUrl,
     credsFile: await auth.creds("admin"),
-    httpUrl: `http://${httpAddr}`,
+    httpUrl: `https://${httpAddr}`,
     monitorUrl: `http://127.0.0.1:${monitorPort}`,
     dir,
     profile,
@@ -215,7 +219,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       onStart: (proc) => writePid(name, proc),
     });
   };
-  await agent("state", { KUBELAB_HTTP_ADDR: httpAddr });
+  await agent("state", { KUBELAB_HTTP_ADDR: httpAddr, ...stateEnv(http) });
   await agent("scheduler");
   await agent("controllers");
   const nodes = new Map<string, NodeHandle>();

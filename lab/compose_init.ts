@@ -7,10 +7,10 @@
  * |---|---|---|
  * | `keys` | `keys.json`: the operator, account and signing keys | `init` only; kept, so the store keeps its account |
  * | `nats` | `nats.conf`: trust of the lab's operator and accounts | `nats` |
- * | `state` | `state.creds`, `signer.json` (to issue node credentials), `http-token` | `state` |
+ * | `state` | `state.creds`, `signer.json` (to issue node credentials), the HTTP token and TLS files | `state` |
  * | `scheduler`, `controllers` | their credentials | each its own |
  * | `node` | `bootstrap.creds` | every `node` container |
- * | `admin` | `admin.creds`, `http-token` | the `kubelab` tool |
+ * | `admin` | `admin.creds`, `http-token`, `http-ca.crt` | the `kubelab` tool (and `kubelab kubeconfig`) |
  * | `tap` | `tap.creds` (reads everything, sends nothing) | the `tap` tool |
  *
  * Run again (every `up`), it keeps the keys and the HTTP token and mints the credentials afresh.
@@ -18,6 +18,7 @@
  * @module
  */
 import { env } from "../shared/agent.ts";
+import { ensureLabCredentials } from "./http_credentials.ts";
 import { type LabKeys, mintCreds, newLabKeys, serverConfig, signerOf } from "../shared/auth/jwt.ts";
 
 /** Writes every service's secrets under `root`. */
@@ -26,7 +27,8 @@ export async function composeInit(root: string): Promise<void> {
     `${root}/keys/keys.json`,
     () => JSON.stringify(newLabKeys(), null, 2) + "\n",
   ).then((text) => JSON.parse(text) as LabKeys);
-  const token = (await readOrCreate(`${root}/state/http-token`, randomToken)).trim();
+  // The HTTP API's token and TLS certificate (valid for `state` too), kept across runs.
+  const http = await ensureLabCredentials(`${root}/state`, { hosts: ["state"] });
   const signer = signerOf(keys);
   const files: [string, string | Promise<string>][] = [
     ["nats/nats.conf", serverConfig(keys)],
@@ -36,7 +38,8 @@ export async function composeInit(root: string): Promise<void> {
     ["controllers/controllers.creds", mintCreds(signer, "controllers")],
     ["node/bootstrap.creds", mintCreds(signer, "bootstrap")],
     ["admin/admin.creds", mintCreds(signer, "admin")],
-    ["admin/http-token", token + "\n"],
+    ["admin/http-token", http.token + "\n"],
+    ["admin/http-ca.crt", Deno.readTextFile(http.caFile)],
     ["tap/tap.creds", mintCreds(signer, "tap")],
   ];
   for (const [path, content] of files) {
@@ -54,11 +57,6 @@ async function readOrCreate(path: string, make: () => string): Promise<string> {
   const text = make();
   await Deno.writeTextFile(path, text, { mode: 0o600 });
   return text;
-}
-
-function randomToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("") + "\n";
 }
 
 if (import.meta.main) {

@@ -137,9 +137,9 @@ function banner(lab: LabInfo): string {
   return `
 kubelab is up: ${lab.nodes.length} node(s) Ready (${lab.nodes.join(", ")}), profile ${lab.profile}.
 
-  NATS        ${lab.natsUrl}
-  HTTP API    ${lab.httpUrl}   (Kubernetes REST paths, e.g. /api/v1/pods)
-  lab dir     ${lab.dir}   (lab.json, logs/, nats/)
+  NATS        ${lab.natsUrl}   (credentials: ${lab.credsFile})
+  HTTP API    ${lab.httpUrl}   (Kubernetes REST paths, bearer token in ${lab.dir}/http-token)
+  lab dir     ${lab.dir}   (lab.json, logs/, nats/, auth/)
 
 In another terminal, from this directory:
   deno task kubelab apply -f examples/pods.yaml
@@ -148,6 +148,7 @@ In another terminal, from this directory:
   deno task kubelab tap                      # every message on the bus
   deno task kubelab delete pod web-1
   deno task kubelab lab kill-node node-2     # then watch: kubelab get pods -o wide -w
+  deno task kubelab kubeconfig > kubelab.kubeconfig && kubectl --kubeconfig kubelab.kubeconfig get nodes
 
 Ctrl-C stops the lab; its state stays in ${lab.dir}/nats for the next start.
 `;

@@ -40,6 +40,11 @@ Deno.test({
   async fn() {
     await using lab = await startLab({ nodes: 2 });
     const { httpUrl } = JSON.parse(await Deno.readTextFile(`${lab.dir}/lab.json`));
+    // The lab serves HTTPS with a CA of its own.
+    const client = Deno.createHttpClient({
+      caCerts: [await Deno.readTextFile(`${lab.dir}/http-ca.crt`)],
+    });
+    const fetch = (url: string) => globalThis.fetch(url, { client });
 
     // Logs are written as the agents write, not when they exit.
     for (const name of ["state", "node-1-kubelet", "node-2-runtime"]) {

@@ -1,9 +1,17 @@
 import assert from "node:assert/strict";
-import { startStateEnv, waitUntil } from "../agents/state/_testing.ts";
+import { startStateEnv, TEST_HTTP_TOKEN, waitUntil } from "../agents/state/_testing.ts";
 import { parseResourcePath, selectEvent } from "../agents/state/http.ts";
+import type { ApiError } from "../shared/api/errors.ts";
 import type { KubeObject } from "../shared/api/meta.ts";
+import type { ManualClock } from "../shared/clock.ts";
 
-const BASE = "http://kubelab.test";
+const BASE = "http://127.0.0.1:8080";
+const AUTH = { authorization: `Bearer ${TEST_HTTP_TOKEN}` };
+
+/** A request with the test token. */
+function authed(url: string, init: RequestInit = {}): Request {
+  return new Request(url, { ...init, headers: { ...AUTH, ...init.headers } });
+}
 
 /** Calls the handler without a port. */
 async function call(
@@ -14,7 +22,7 @@ async function call(
   contentType = "application/json",
 ): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await handler(
-    new Request(BASE + path, {
+    authed(BASE + path, {
       method,
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
       headers: body === undefined ? {} : { "content-type": contentType },
@@ -87,6 +95,16 @@ Deno.test("http maps REST paths to resources", () => {
     /could not find the requested resource/,
   );
   assert.throws(() => parseResourcePath("/apis/apps/v1/namespaces/x/pods"), /could not find/);
+  assert.equal(parseResourcePath("/api/v1/namespaces/x/pods/web%2D1")!.name, "web-1", "decoded");
+  const badRequest = (path: string, message: string) =>
+    assert.throws(() => parseResourcePath(path), (err: ApiError) => {
+      assert.deepEqual([err.code, err.message], [400, message], path);
+      return true;
+    });
+  badRequest("/api/v1/namespaces/x/pods/%ZZ", 'invalid URL escape in path segment "%ZZ"');
+  badRequest("/api/v1/nodes/a%2Fb", `Name parameter invalid: "a/b": may not contain '/'`);
+  badRequest("/api/v1/nodes/100%25", `Name parameter invalid: "100%": may not contain '%'`);
+  badRequest("/api/v1/nodes/%2E%2E%2F", `Name parameter invalid: "../": may not contain '/'`);
 });
 
 Deno.test("http creates, gets, lists, updates, patches and deletes with Kubernetes codes", async () => {
@@ -291,7 +309,7 @@ Deno.test("http streams a watch: current objects as ADDED, then changes; resumes
   await call(h, "POST", "/api/v1/namespaces/default/pods", POD);
   const ac = new AbortController();
   const res = await h(
-    new Request(`${BASE}/api/v1/namespaces/default/pods?watch=1`, { signal: ac.signal }),
+    authed(`${BASE}/api/v1/namespaces/default/pods?watch=1`, { signal: ac.signal }),
   );
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("content-type"), "application/json");
@@ -311,7 +329,7 @@ Deno.test("http streams a watch: current objects as ADDED, then changes; resumes
   // From a resourceVersion: only what came after it.
   const rv = events[1].object.metadata.resourceVersion;
   const resumed = await h(
-    new Request(`${BASE}/api/v1/pods?watch=true&resourceVersion=${rv}&timeoutSeconds=5`),
+    authed(`${BASE}/api/v1/pods?watch=true&resourceVersion=${rv}&timeoutSeconds=5`),
   );
   assert.deepEqual((await readEvents(resumed, 1)).map((e) => e.type), ["DELETED"]);
 });
@@ -319,7 +337,7 @@ Deno.test("http streams a watch: current objects as ADDED, then changes; resumes
 Deno.test("http watch with a selector reports objects entering and leaving it", async () => {
   await using env = await startStateEnv();
   const h = env.service.http;
-  const res = await h(new Request(`${BASE}/api/v1/pods?watch=1&labelSelector=app%3Dweb`));
+  const res = await h(authed(`${BASE}/api/v1/pods?watch=1&labelSelector=app%3Dweb`));
   const reading = readEvents(res, 2);
   await call(h, "POST", "/api/v1/namespaces/default/pods", { ...POD, metadata: { name: "other" } });
   await call(h, "POST", "/api/v1/namespaces/default/pods", POD);
@@ -336,12 +354,31 @@ Deno.test("http watch ends when the client goes away", async () => {
   await using env = await startStateEnv();
   const ac = new AbortController();
   const res = await env.service.http(
-    new Request(`${BASE}/api/v1/pods?watch=1`, { signal: ac.signal }),
+    authed(`${BASE}/api/v1/pods?watch=1`, { signal: ac.signal }),
   );
   await waitUntil(() => env.service.httpStats.openWatches === 1, 2_000, "watch open");
   ac.abort();
   await waitUntil(() => env.service.httpStats.openWatches === 0, 2_000, "watch closed");
   await res.body?.cancel().catch(() => {});
+});
+
+Deno.test("http watch ends when the client goes away while current objects are still to be sent", async () => {
+  await using env = await startStateEnv();
+  for (const name of ["a", "b", "c"]) {
+    await call(env.service.http, "POST", "/api/v1/namespaces/default/pods", {
+      ...POD,
+      metadata: { name },
+    });
+  }
+  const ac = new AbortController();
+  const res = await env.service.http(
+    authed(`${BASE}/api/v1/pods?watch=1`, { signal: ac.signal }),
+  );
+  const reader = res.body!.getReader();
+  assert.match(new TextDecoder().decode((await reader.read()).value), /"ADDED"/);
+  ac.abort();
+  await waitUntil(() => env.service.httpStats.openWatches === 0, 2_000, "watch closed");
+  await reader.cancel().catch(() => {});
 });
 
 Deno.test("http watch answers 410 for a compacted resourceVersion", async () => {
@@ -353,6 +390,25 @@ Deno.test("http watch answers 410 for a compacted resourceVersion", async () => 
   const res = await call(h, "GET", "/api/v1/pods?watch=1&resourceVersion=2");
   assert.equal(res.status, 410);
   assert.equal(res.body.reason, "Expired");
+});
+
+Deno.test("http watch from a resourceVersion not reached yet answers 504 Too large resource version, as kube-apiserver", async () => {
+  await using env = await startStateEnv();
+  const clock = env.clock as ManualClock;
+  let done = false;
+  const answer = env.service.http(authed(`${BASE}/api/v1/pods?watch=1&resourceVersion=2147483648`))
+    .finally(() => done = true);
+  // The watch waits for the cache to reach the revision; let the clock run until it gives up.
+  await waitUntil(async () => (await clock.advance(1_000), done), 5_000, "the answer");
+  const res = await answer;
+  assert.equal(res.status, 504);
+  const body = await res.json();
+  assert.equal(body.reason, "Timeout");
+  assert.match(body.message, /^Timeout: Too large resource version: 2147483648, current: \d+$/);
+  assert.deepEqual(body.details, {
+    causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }],
+    retryAfterSeconds: 1,
+  });
 });
 
 Deno.test("selectEvent turns selection changes into ADDED and DELETED", () => {

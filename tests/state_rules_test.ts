@@ -18,7 +18,7 @@ import {
   nodePortErrors,
   type ServiceAddressing,
 } from "../agents/state/allocator.ts";
-import { parseListenAddr } from "../agents/state/main.ts";
+import { httpAccessFromEnv, httpTlsFromEnv, parseListenAddr } from "../agents/state/main.ts";
 
 const NOW = Date.parse("2026-01-01T00:00:00Z");
 
@@ -218,4 +218,30 @@ Deno.test("KUBELAB_HTTP_ADDR parses as host:port", () => {
   assert.deepEqual(parseListenAddr(":0"), { hostname: "0.0.0.0", port: 0 });
   assert.deepEqual(parseListenAddr("[::1]:80"), { hostname: "::1", port: 80 });
   assert.throws(() => parseListenAddr("localhost"), RangeError);
+});
+
+Deno.test("KUBELAB_HTTP_TOKEN_FILE and KUBELAB_HTTP_HOSTS say who may use the HTTP API", async () => {
+  const files: Record<string, string> = { "/run/token": "  s3cret\n", "/run/empty": "\n" };
+  const read = (path: string) => Promise.resolve(files[path]);
+  const from = (vars: Record<string, string>) => httpAccessFromEnv((n) => vars[n], read);
+  assert.deepEqual(await from({}), { tokens: [], allowedHosts: [] }, "no token: locked");
+  assert.deepEqual(
+    await from({ KUBELAB_HTTP_TOKEN_FILE: "/run/token", KUBELAB_HTTP_HOSTS: "state, kubelab ," }),
+    { tokens: ["s3cret"], allowedHosts: ["state", "kubelab"] },
+  );
+  await assert.rejects(
+    from({ KUBELAB_HTTP_TOKEN_FILE: "/run/empty" }),
+    new RangeError('Invalid KUBELAB_HTTP_TOKEN_FILE "/run/empty": the file is empty'),
+  );
+});
+
+Deno.test("KUBELAB_HTTP_TLS_CERT_FILE and KUBELAB_HTTP_TLS_KEY_FILE turn on HTTPS, both or neither", async () => {
+  const read = (path: string) => Promise.resolve(`pem of ${path}`);
+  const from = (vars: Record<string, string>) => httpTlsFromEnv((n) => vars[n], read);
+  assert.equal(await from({}), undefined);
+  assert.deepEqual(
+    await from({ KUBELAB_HTTP_TLS_CERT_FILE: "/c", KUBELAB_HTTP_TLS_KEY_FILE: "/k" }),
+    { cert: "pem of /c", key: "pem of /k" },
+  );
+  await assert.rejects(from({ KUBELAB_HTTP_TLS_CERT_FILE: "/c" }), RangeError);
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { headers as natsHeaders, type MsgHdrs } from "@nats-io/nats-core";
 import { Kvm } from "@nats-io/kv";
 import type { KubeObject } from "../shared/api/meta.ts";
 import type { Pod } from "../shared/api/core.ts";
@@ -300,4 +301,70 @@ Deno.test("an object seen in a watch event can be read, never older than the eve
   await acting;
   controller.abort();
   assert.deepEqual((await Promise.all(outcomes)).sort(), names.map((n) => `${n}: ok`).sort());
+});
+
+/** Publishes a message on KL_WATCH as a stranger would: a valid-looking event, without `Kl-Revision`. */
+async function publishStray(env: StateEnv, name: string, headers?: MsgHdrs): Promise<number> {
+  const js = jetstream(env.bus.nc);
+  const ack = await js.publish(
+    `kl.watch.pods._.default.${name}`,
+    JSON.stringify({
+      type: "ADDED",
+      object: { ...pod(name), metadata: { ...pod(name).metadata, resourceVersion: "1" } },
+    }),
+    headers ? { headers } : undefined,
+  );
+  return ack.seq;
+}
+
+Deno.test("a message without Kl-Revision last in KL_WATCH rewinds nothing on restart, and is skipped with a warning", async () => {
+  await using env = await startStateEnv();
+  const list = await env.client.list("pods");
+  await using w = recordWatch(env, "pods", list.watchSeq);
+  const expected = await churn(env.client, "one");
+  const straySeq = await publishStray(env, "stray");
+  const from = env.lines.length;
+  await env.restartService();
+  const restartLog = env.lines.slice(from).join("\n");
+  expected.push(...await churn(env.client, "two"));
+  assert.deepEqual(await w.settled(), expected, "no stray, nothing repeated");
+
+  assert.match(restartLog, new RegExp(`WARN .*Kl-Revision.* seq=${straySeq}`));
+  assert.doesNotMatch(restartLog, /Publishing unpublished changes/, "nothing replayed");
+  const loading = restartLog.split("\n").find((l) => l.includes("Loading watch cache"))!;
+  assert.match(loading, new RegExp(`revision=${expected[3].split(" ")[2]}\\b`), loading);
+  assert.ok(
+    env.lines.some((l) => /WARN .*Dropped a watch event without a valid Kl-Revision/.test(l)),
+    "the watcher skipped it too",
+  );
+});
+
+Deno.test("watchpos finds the right place in a KL_WATCH with stray messages between events", async () => {
+  await using env = await startStateEnv();
+  const c = env.client;
+  const bad = natsHeaders();
+  bad.set(REVISION_HEADER, "not-a-number");
+  const revisions: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    revisions.push((await c.create("pods", pod(`p${i}`))).metadata.resourceVersion!);
+    if (i === 2) await publishStray(env, "stray-a");
+    if (i === 5) await publishStray(env, "stray-b", bad);
+  }
+  await c.create("pods", pod("last"));
+  // What the stream holds: each message's sequence and, for our events, revision.
+  const jsm = await jetstreamManager(env.bus.nc);
+  const { state } = await jsm.streams.info(WATCH_STREAM);
+  const stream: { seq: number; rev?: number }[] = [];
+  for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
+    const m = await jsm.streams.getMessage(WATCH_STREAM, { seq });
+    const rev = Number(m?.header.get(REVISION_HEADER));
+    stream.push({ seq, rev: rev > 0 ? rev : undefined });
+  }
+  for (const rv of revisions) {
+    const after = await c.watchPos("pods", rv);
+    // A watch consuming after `after` sees exactly the events past `rv`.
+    const seen = stream.filter((m) => m.seq > after && m.rev !== undefined).map((m) => m.rev);
+    const want = stream.filter((m) => m.rev !== undefined && m.rev > Number(rv)).map((m) => m.rev);
+    assert.deepEqual(seen, want, `watchpos ${rv} → ${after}`);
+  }
 });

@@ -10,6 +10,9 @@ import { Logger } from "../../shared/log.ts";
 import { type NatsServer, startNatsServer } from "../../shared/nats_server.ts";
 import { StateService, type StateServiceOptions } from "./service.ts";
 
+/** The bearer token the HTTP door of a test service accepts (unless the test passes `service.http`). */
+export const TEST_HTTP_TOKEN = "test-token-0123456789";
+
 /** Options for {@linkcode startStateEnv}. */
 export interface StateEnvOptions {
   /** @default a ManualClock at 2026-01-01T00:00:00Z */
@@ -18,7 +21,7 @@ export interface StateEnvOptions {
   service?: Partial<
     Pick<
       StateServiceOptions,
-      "watchMaxAgeMs" | "watchMaxMsgs" | "random" | "defaultTolerationSeconds"
+      "watchMaxAgeMs" | "watchMaxMsgs" | "random" | "defaultTolerationSeconds" | "http"
     >
   >;
 }
@@ -50,7 +53,14 @@ export async function startStateEnv(options: StateEnvOptions = {}): Promise<Stat
   const clock = options.clock ?? new ManualClock();
   const bus = await Bus.connect({ servers: server.url, name: "test-client", log });
   let serviceBus = await Bus.connect({ servers: server.url, name: "state", log });
-  const start = (b: Bus) => StateService.start({ bus: b, clock, log, ...options.service });
+  const start = (b: Bus) =>
+    StateService.start({
+      bus: b,
+      clock,
+      log,
+      http: { tokens: [TEST_HTTP_TOKEN] },
+      ...options.service,
+    });
   const env: StateEnv = {
     server,
     clock,

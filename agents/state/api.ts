@@ -16,8 +16,13 @@ import {
 } from "../../shared/api/errors.ts";
 import type { KubeObject } from "../../shared/api/meta.ts";
 import type { Pod } from "../../shared/api/core.ts";
+import { MAX_JSON_DEPTH, nestedDeeperThan } from "../../shared/api/limits.ts";
 import { findResource, type ResourceInfo } from "../../shared/api/registry.ts";
-import { validateObject, validatePodUpdate } from "../../shared/api/validation.ts";
+import {
+  objectNameErrors,
+  validateObject,
+  validatePodUpdate,
+} from "../../shared/api/validation.ts";
 import {
   addDefaultTolerations,
   applyDefaults,
@@ -181,6 +186,7 @@ export class StateApi {
 
   /** Creates an object (or, with dryRun, shows what would be stored). */
   async create(info: ResourceInfo, req: CreateRequest): Promise<KubeObject> {
+    checkDepth(req.object);
     checkKind(info, req.object);
     const { object, errors } = validateObject(req.object);
     if (!object) throw invalid(info.kind, nameOf(req.object), errors);
@@ -265,6 +271,7 @@ export class StateApi {
    * the last write wins. Status (for kinds with the subresource) and system metadata are kept from storage.
    */
   async update(info: ResourceInfo, req: UpdateRequest): Promise<WriteResult> {
+    checkDepth(req.object);
     checkKind(info, req.object);
     const { object, errors } = validateObject(req.object);
     if (!object) throw invalid(info.kind, req.name, errors);
@@ -284,6 +291,7 @@ export class StateApi {
 
   /** Replaces only the status (the status subresource); compare-and-set when a resourceVersion is given. */
   async updateStatus(info: ResourceInfo, req: UpdateRequest): Promise<KubeObject> {
+    checkDepth(req.object);
     requireStatus(info);
     checkKind(info, req.object);
     if (!isJsonObject(req.object)) {
@@ -304,6 +312,7 @@ export class StateApi {
    * update / updateStatus; retried while concurrent writes win, unless the patch names a resourceVersion.
    */
   async patch(info: ResourceInfo, req: PatchRequest): Promise<KubeObject> {
+    checkDepth(req.patch);
     if (req.subresource === "status") requireStatus(info);
     const patch = req.subresource === "status" ? statusShaped(req.patch) : req.patch;
     const meta = isJsonObject(patch.metadata) ? patch.metadata : {};
@@ -617,8 +626,17 @@ export class StateApi {
     return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(revision) } };
   }
 
+  /**
+   * The KV key of an object. A name or namespace that breaks its kind's name rules names no object: 404,
+   * as a miss in etcd would be — and it never reaches NATS, where names are key and subject tokens and
+   * `*` and `>` are wildcards.
+   */
   #key(info: ResourceInfo, namespace: string | undefined, name: string): string {
-    return objectKey(info.resource, info.namespaced ? namespace || "default" : undefined, name);
+    const ns = info.namespaced ? namespace || "default" : undefined;
+    const invalid = objectNameErrors(info.kind, name).length > 0 ||
+      (ns !== undefined && objectNameErrors("Namespace", ns).length > 0);
+    if (invalid) throw notFound(info.resource, name);
+    return objectKey(info.resource, ns, name);
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -696,6 +714,19 @@ function namespaceFor(fromRequest: string | undefined, fromObject: string | unde
     );
   }
   return fromRequest || fromObject || "default";
+}
+
+/**
+ * 400 for input nested deeper than {@linkcode MAX_JSON_DEPTH}, before anything recursive sees it
+ * (structuredClone, merge patch and the equality checks would overflow the stack).
+ */
+function checkDepth(input: unknown): void {
+  if (!nestedDeeperThan(input, MAX_JSON_DEPTH)) return;
+  throw apiError(
+    "BadRequest",
+    `the request body is nested deeper than ${MAX_JSON_DEPTH} levels (exceeded max depth: ` +
+      `kubelab's limit; Kubernetes' JSON decoder stops at 10000)`,
+  );
 }
 
 /** 400 when the body's kind is not the resource's (a Service sent to pods). */

@@ -18,6 +18,7 @@ import type { z } from "zod";
 import { ApiError, apiError } from "../../shared/api/errors.ts";
 import type { KubeObject } from "../../shared/api/meta.ts";
 import type { ResourceInfo } from "../../shared/api/registry.ts";
+import { objectNameErrors } from "../../shared/api/validation.ts";
 import {
   matchesFields,
   matchesLabels,
@@ -30,11 +31,13 @@ import {
   BindRequest,
   CreateRequest,
   DeleteRequest,
+  type ListReply,
+  type ListRequest,
   PatchRequest,
   UpdateRequest,
   type WatchEvent,
 } from "../../shared/client/protocol.ts";
-import { watchStream } from "../../shared/client/watch.ts";
+import { type StreamEvent, watchStream } from "../../shared/client/watch.ts";
 import { objectName } from "../../shared/client/client.ts";
 import type { Logger } from "../../shared/log.ts";
 import type { StateApi } from "./api.ts";
@@ -46,6 +49,9 @@ import {
   resourcesOf,
   VERSION_INFO,
 } from "./discovery.ts";
+import { checkAccess, type HttpAccessOptions } from "./http_access.ts";
+import { parseJson, readBody } from "./http_body.ts";
+import type { ListPager } from "./list_pager.ts";
 import { isJsonObject } from "./merge_patch.ts";
 
 /** Options for {@linkcode createHttpHandler}. */
@@ -60,6 +66,10 @@ export interface HttpHandlerOptions {
   signal?: AbortSignal;
   /** Counters the handler keeps up to date. */
   stats?: HttpStats;
+  /** Pages lists asked for with `limit` or `continue` (the NATS door's pager, shared). */
+  pager: ListPager;
+  /** Who may call: tokens and host names. Without tokens only `/healthz`, `/livez`, `/readyz`, `/version` answer. */
+  access: HttpAccessOptions;
 }
 
 /** What the HTTP front door is doing. */
@@ -76,6 +86,9 @@ export interface ResourceRoute {
   subresource?: string;
 }
 
+/** Content types POST and PUT accept; none at all counts as JSON, as in kube-apiserver's negotiation. */
+const JSON_TYPES = ["application/json"];
+
 /** Content types PATCH accepts; a strategic merge patch is applied as a JSON merge patch. */
 const MERGE_PATCH_TYPES = [
   "application/merge-patch+json",
@@ -86,10 +99,11 @@ const encoder = new TextEncoder();
 
 /**
  * Maps a REST path to a resource route; undefined when it is no resource path at all. Throws a 404
- * ApiError for a resource path naming something not served.
+ * ApiError for a resource path naming something not served, and a 400 for a segment that does not
+ * decode or a name kube-apiserver refuses in a path (see {@linkcode pathSegmentNameErrors}).
  */
 export function parseResourcePath(pathname: string): ResourceRoute | undefined {
-  const segs = pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  const segs = pathname.split("/").filter(Boolean).map(decodeSegment);
   let group: string;
   let version: string;
   let rest: string[];
@@ -101,23 +115,52 @@ export function parseResourcePath(pathname: string): ResourceRoute | undefined {
   const find = (name: string) => served.find((r) => r.resource === name);
   const namespacedPath = rest[0] === "namespaces" && rest.length >= 3 && rest[2] !== "status" &&
     rest[2] !== "finalize";
+  let route: ResourceRoute;
   if (namespacedPath) {
     const info = find(rest[2]);
     if (!info?.namespaced || rest.length > 5) throw pathNotFound();
-    return { info, namespace: rest[1], name: rest[3], subresource: rest[4] };
+    route = { info, namespace: rest[1], name: rest[3], subresource: rest[4] };
+  } else {
+    const info = find(rest[0]);
+    if (!info || rest.length > 3 || (info.namespaced && rest.length > 1)) throw pathNotFound();
+    route = { info, name: rest[1], subresource: rest[2] };
   }
-  const info = find(rest[0]);
-  if (!info || rest.length > 3 || (info.namespaced && rest.length > 1)) throw pathNotFound();
-  return { info, name: rest[1], subresource: rest[2] };
+  const problems = route.name === undefined ? [] : pathSegmentNameErrors(route.name);
+  if (problems.length) {
+    throw apiError(
+      "BadRequest",
+      `Name parameter invalid: ${JSON.stringify(route.name)}: ${problems.join(";")}`,
+    );
+  }
+  return route;
 }
 
-/** Builds the handler. */
+/**
+ * path.IsValidPathSegmentName: what kube-apiserver refuses (400) as an object name in a URL, before it
+ * looks anything up; any other name that breaks its kind's rules is simply not found (404).
+ */
+export function pathSegmentNameErrors(name: string): string[] {
+  if (name === "." || name === "..") return [`may not be '${name}'`];
+  return ["/", "%"].filter((c) => name.includes(c)).map((c) => `may not contain '${c}'`);
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw apiError("BadRequest", `invalid URL escape in path segment ${JSON.stringify(segment)}`);
+  }
+}
+
+/** Builds the handler. Access is checked first ({@linkcode checkAccess}), then the path is served. */
 export function createHttpHandler(opts: HttpHandlerOptions): (req: Request) => Promise<Response> {
   const log = opts.log.with({ component: "http" });
   return async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     try {
       const path = url.pathname.replace(/\/+$/, "") || "/";
+      const refused = checkAccess(req, url, path, opts.access);
+      if (refused) throw refused;
       const fixed = fixedPath(path, url, opts);
       if (fixed) return fixed;
       const route = parseResourcePath(path);
@@ -170,13 +213,20 @@ async function serveResource(
   if (name === undefined) {
     if (method === "GET") {
       if (isTrue(q.get("watch"))) return watchResponse(req, route, q, opts, log);
-      const list = api.list(info, {
+      const request: ListRequest = {
         namespace,
         labelSelector: q.get("labelSelector") ?? undefined,
         fieldSelector: q.get("fieldSelector") ?? undefined,
-      });
-      const { watchSeq: _seq, ...body } = list;
-      return json(body, 200);
+      };
+      const full = () => api.list(info, request);
+      const limit = parseLimit(q.get("limit"));
+      const token = q.get("continue") || undefined;
+      if (limit === undefined && token === undefined) return streamList(full());
+      const { watchSeq: _seq, ...page } = opts.pager.page(
+        { ...request, limit, continue: token },
+        full,
+      );
+      return json(page, 200);
     }
     if (method === "POST") {
       const body = parse(CreateRequest, {
@@ -267,20 +317,8 @@ async function patchRequest(
   namespace: string | undefined,
   name: string,
 ): Promise<PatchRequest> {
-  const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
-  if (!MERGE_PATCH_TYPES.includes(type)) {
-    throw new ApiError({
-      kind: "Status",
-      apiVersion: "v1",
-      metadata: {},
-      status: "Failure",
-      message: `the body of the request was in an unknown format - accepted media types include: ` +
-        MERGE_PATCH_TYPES.join(", "),
-      reason: "UnsupportedMediaType",
-      code: 415,
-    });
-  }
-  return parse(PatchRequest, { namespace, name, patch: await readJson(req) });
+  checkMediaType(req, MERGE_PATCH_TYPES, false);
+  return parse(PatchRequest, { namespace, name, patch: parseJson(await readBody(req)) });
 }
 
 async function deleteRequest(
@@ -289,7 +327,7 @@ async function deleteRequest(
   namespace: string | undefined,
   name: string,
 ): Promise<DeleteRequest> {
-  const raw = await req.text();
+  const raw = await readBody(req);
   let options: Record<string, unknown> = {};
   if (raw.trim()) {
     const body = parseJson(raw);
@@ -305,6 +343,47 @@ async function deleteRequest(
     propagationPolicy: propagation ?? options.propagationPolicy,
     preconditions: options.preconditions,
   });
+}
+
+/**
+ * A whole list as a stream: the items are taken at once (references to the cached objects, which are
+ * never changed in place) and serialized a piece at a time as the client reads, so a list of hundreds of
+ * megabytes is never held in memory whole. The bytes are those of `JSON.stringify` of the list.
+ */
+function streamList(list: ListReply): Response {
+  const { watchSeq: _seq, items, ...envelope } = list;
+  const head = JSON.stringify(envelope).slice(0, -1) + `,"items":[`;
+  let next = 0;
+  let started = false;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      let piece = started ? "" : head;
+      started = true;
+      while (next < items.length && piece.length < LIST_PIECE_CHARS) {
+        piece += (next > 0 ? "," : "") + JSON.stringify(items[next++]);
+      }
+      if (next === items.length) piece += "]}";
+      controller.enqueue(encoder.encode(piece));
+      if (next === items.length) controller.close();
+    },
+  });
+  return new Response(body, { status: 200, headers: { "content-type": "application/json" } });
+}
+
+/** About how much of a list is serialized at once (plus one object). */
+const LIST_PIECE_CHARS = 64 * 1024;
+
+/** `limit`: a non-negative integer, 0 meaning none (kube-apiserver's ListOptions). 400 otherwise. */
+function parseLimit(raw: string | null): number | undefined {
+  if (raw === null || raw === "") return undefined;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) {
+    throw apiError(
+      "BadRequest",
+      `Invalid limit ${JSON.stringify(raw)}: must be a non-negative integer`,
+    );
+  }
+  return n === 0 ? undefined : n;
 }
 
 /**
@@ -344,7 +423,11 @@ function watchResponse(
 
   return start().then(({ afterSeq, initial, complete }) => {
     const ac = new AbortController();
-    const abort = () => ac.abort();
+    // Ending the watch also ends the line generator, which may be waiting at a yield for the next read.
+    const abort = () => {
+      ac.abort();
+      iterator.return(undefined).catch(() => {});
+    };
     req.signal.addEventListener("abort", abort, { once: true });
     opts.signal?.addEventListener("abort", abort, { once: true });
     const timer = timeoutSeconds > 0 ? setTimeout(abort, timeoutSeconds * 1000) : undefined;
@@ -352,44 +435,47 @@ function watchResponse(
     const line = (ev: WatchEvent) => encoder.encode(JSON.stringify(ev) + "\n");
 
     const stats = opts.stats ?? { openWatches: 0 };
-    const body = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        stats.openWatches++;
-        try {
-          for (const object of initial) controller.enqueue(line({ type: "ADDED", object }));
-          const events = watchStream<KubeObject>(bus, info.resource, {
+    // One line per pull, so the current objects are serialized as the client reads them, not all at once.
+    async function* lines(): AsyncGenerator<Uint8Array> {
+      stats.openWatches++;
+      try {
+        for (const object of initial) yield line({ type: "ADDED", object });
+        // A namespace no object can be in has no events; its name must not become a subject filter.
+        const events = namespace !== undefined && objectNameErrors("Namespace", namespace).length
+          ? idle<KubeObject>(ac.signal)
+          : watchStream<KubeObject>(bus, info.resource, {
             namespace,
             afterSeq,
             signal: ac.signal,
             log,
           });
-          for await (const ev of events) {
-            if (ac.signal.aborted) break;
-            const out = filtered ? selectEvent(ev, known, matches, complete) : ev;
-            if (out) controller.enqueue(line({ type: out.type, object: out.object }));
-          }
-        } catch (err) {
-          if (!ac.signal.aborted) {
-            const status = err instanceof ApiError
-              ? err.status
-              : apiError("InternalError", `Watch failed: ${(err as Error).message}`).status;
-            controller.enqueue(
-              encoder.encode(JSON.stringify({ type: "ERROR", object: status }) + "\n"),
-            );
-          }
-        } finally {
-          stats.openWatches--;
-          clearTimeout(timer);
-          req.signal.removeEventListener("abort", abort);
-          opts.signal?.removeEventListener("abort", abort);
-          try {
-            controller.close();
-          } catch { /* the client went away */ }
+        for await (const ev of events) {
+          if (ac.signal.aborted) break;
+          const out = filtered ? selectEvent(ev, known, matches, complete) : ev;
+          if (out) yield line({ type: out.type, object: out.object });
         }
+      } catch (err) {
+        if (!ac.signal.aborted) {
+          const status = err instanceof ApiError
+            ? err.status
+            : apiError("InternalError", `Watch failed: ${(err as Error).message}`).status;
+          yield encoder.encode(JSON.stringify({ type: "ERROR", object: status }) + "\n");
+        }
+      } finally {
+        stats.openWatches--;
+        clearTimeout(timer);
+        req.signal.removeEventListener("abort", abort);
+        opts.signal?.removeEventListener("abort", abort);
+      }
+    }
+    const iterator = lines();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { value, done } = await iterator.next();
+        if (done) controller.close();
+        else controller.enqueue(value);
       },
-      cancel() {
-        ac.abort();
-      },
+      cancel: abort,
     });
     return new Response(body, {
       status: 200,
@@ -429,6 +515,14 @@ export function selectEvent<T extends KubeObject>(
 // ---------------------------------------------------------------------------------------------------------
 // Helpers.
 
+/** A watch stream that yields nothing and ends when `signal` aborts. */
+async function* idle<T>(signal: AbortSignal): AsyncGenerator<StreamEvent<T>> {
+  if (!signal.aborted) {
+    await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+  }
+  yield* [];
+}
+
 function isTrue(v: string | null): boolean {
   return v === "1" || v === "true";
 }
@@ -448,16 +542,24 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   return r.data;
 }
 
+/** The body of a POST or PUT as JSON. */
 async function readJson(req: Request): Promise<unknown> {
-  return parseJson(await req.text());
+  checkMediaType(req, JSON_TYPES, true);
+  return parseJson(await readBody(req));
 }
 
-function parseJson(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch (err) {
-    throw apiError("BadRequest", `the request body is not valid JSON: ${(err as Error).message}`);
-  }
+/**
+ * 415 UnsupportedMediaType, as kube-apiserver answers, unless the body's media type is one of
+ * `accepted` (or, when `orMissing`, absent: its negotiation takes that for JSON).
+ */
+function checkMediaType(req: Request, accepted: readonly string[], orMissing: boolean): void {
+  const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  if ((type === "" && orMissing) || accepted.includes(type)) return;
+  throw apiError(
+    "UnsupportedMediaType",
+    `the body of the request was in an unknown format - accepted media types include: ` +
+      accepted.join(", "),
+  );
 }
 
 function pathNotFound(): ApiError {

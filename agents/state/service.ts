@@ -6,6 +6,7 @@
  */
 import type { z } from "zod";
 import { ApiError, apiError } from "../../shared/api/errors.ts";
+import { maxObjectBytes } from "../../shared/api/limits.ts";
 import type { KubeObject } from "../../shared/api/meta.ts";
 import { findResource, type ResourceInfo, RESOURCES } from "../../shared/api/registry.ts";
 import type { Bus } from "../../shared/bus/bus.ts";
@@ -34,6 +35,7 @@ import { StateApi } from "./api.ts";
 import { authorize, kubeVerb } from "./authorizer.ts";
 import { ListPager } from "./list_pager.ts";
 import { createHttpHandler, type HttpStats } from "./http.ts";
+import type { HttpAccessOptions } from "./http_access.ts";
 import { NamespaceFinalizer } from "./namespaces.ts";
 import { SYSTEM_NAMESPACES } from "./objects.ts";
 import { ObjectStore } from "./store.ts";
@@ -54,6 +56,8 @@ export interface StateServiceOptions {
   random?: () => number;
   /** DefaultTolerationSeconds for new pods. @default 300 */
   defaultTolerationSeconds?: number;
+  /** Who may use the HTTP door. @default no token: only the open paths answer */
+  http?: HttpAccessOptions;
 }
 
 /** One verb: how its request is validated and what answers it. */
@@ -90,6 +94,11 @@ const VERBS: Record<ApiVerb, VerbHandler> = {
   },
 };
 
+/** The NATS server's largest message (1 MiB when it has not said yet). */
+function maxPayload(bus: Bus): number {
+  return bus.nc.info?.max_payload ?? 1024 * 1024;
+}
+
 /** The running state service. Stop it with {@linkcode stop} or `await using`. */
 export class StateService implements AsyncDisposable {
   /** The verbs, for in-process callers. */
@@ -118,7 +127,7 @@ export class StateService implements AsyncDisposable {
     this.#pager = new ListPager({
       clock: opts.clock,
       // Leave room for headers and the reply's envelope.
-      maxBytes: () => (opts.bus.nc.info?.max_payload ?? 1024 * 1024) - 16 * 1024,
+      maxBytes: () => maxPayload(opts.bus) - 16 * 1024,
     });
     this.http = createHttpHandler({
       api,
@@ -127,13 +136,17 @@ export class StateService implements AsyncDisposable {
       ready: () => this.ready,
       signal: opts.signal,
       stats: this.httpStats,
+      pager: this.#pager,
+      access: opts.http ?? {},
     });
   }
 
   /** Opens storage, loads the cache, creates the system namespaces and starts serving. */
   static async start(opts: StateServiceOptions): Promise<StateService> {
     const log = opts.log;
-    const store = await ObjectStore.open(opts.bus.nc);
+    const store = await ObjectStore.open(opts.bus.nc, {
+      maxValueBytes: () => maxObjectBytes(maxPayload(opts.bus)),
+    });
     // The finalizer hears of changes once it exists; it starts by queueing every Terminating namespace.
     const hooks: { onChange?: (change: CacheChange) => void } = {};
     const cache = await WatchCache.start({

@@ -13,8 +13,9 @@ import {
   StorageType,
 } from "@nats-io/jetstream";
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
+import { apiError } from "../../shared/api/errors.ts";
 import type { KubeObject } from "../../shared/api/meta.ts";
-import { KV_BUCKET } from "../../shared/bus/subjects.ts";
+import { KV_BUCKET, parseObjectKey } from "../../shared/bus/subjects.ts";
 
 /** Why a compare-and-set write failed: the key exists (create) or moved on (update, remove). */
 export type CasFailure = "exists" | "conflict";
@@ -42,6 +43,8 @@ export interface ObjectStoreOptions {
   bucket?: string;
   /** Values kept per key. @default 5 */
   history?: number;
+  /** The largest value stored, in bytes; larger writes are 413. @default no limit */
+  maxValueBytes?: () => number;
 }
 
 /** One KV bucket of objects. */
@@ -50,11 +53,13 @@ export class ObjectStore {
   readonly kv: KV;
   readonly #js: JetStreamClient;
   readonly #bucket: string;
+  readonly #maxValueBytes: () => number;
 
-  private constructor(nc: NatsConnection, kv: KV, bucket: string) {
+  private constructor(nc: NatsConnection, kv: KV, bucket: string, options: ObjectStoreOptions) {
     this.#js = jetstream(nc);
     this.kv = kv;
     this.#bucket = bucket;
+    this.#maxValueBytes = options.maxValueBytes ?? (() => Infinity);
   }
 
   /** Creates the bucket (file storage) or opens it when it exists. */
@@ -64,13 +69,14 @@ export class ObjectStore {
       history: Math.max(5, options.history ?? 5),
       storage: StorageType.File,
     });
-    return new ObjectStore(nc, kv, bucket);
+    return new ObjectStore(nc, kv, bucket, options);
   }
 
   /** Stores a new object; {@linkcode CasError} "exists" when the key holds a live value. */
   async create(key: string, object: KubeObject): Promise<number> {
+    const value = this.#encode(key, object);
     try {
-      return await this.kv.create(key, serialize(object));
+      return await this.kv.create(key, value);
     } catch (err) {
       throw casError(err, "exists", key);
     }
@@ -78,8 +84,9 @@ export class ObjectStore {
 
   /** Replaces the value stored at `revision`; {@linkcode CasError} "conflict" when it moved on. */
   async update(key: string, object: KubeObject, revision: number): Promise<number> {
+    const value = this.#encode(key, object);
     try {
-      return await this.kv.update(key, serialize(object), revision);
+      return await this.kv.update(key, value, revision);
     } catch (err) {
       throw casError(err, "conflict", key);
     }
@@ -116,12 +123,32 @@ export class ObjectStore {
     return entries;
   }
 
+  /**
+   * The stored bytes of `object`; 413 RequestEntityTooLarge when they pass the largest value. (For
+   * etcd's "request is too large" kube-apiserver still answers 500, kubernetes#112152.)
+   */
+  #encode(key: string, object: KubeObject): Uint8Array {
+    const value = encoder.encode(serialize(object));
+    const max = this.#maxValueBytes();
+    if (value.length <= max) return value;
+    const ref = parseObjectKey(key);
+    throw apiError(
+      "RequestEntityTooLarge",
+      `Request entity too large: ${ref?.resource ?? "object"} "${ref?.name ?? key}" is ` +
+        `${value.length} bytes, more than the ${max} bytes an object may have (it must fit in one ` +
+        "NATS message)",
+      { name: ref?.name, kind: ref?.resource },
+    );
+  }
+
   /** The bucket's last revision. */
   async lastRevision(): Promise<number> {
     const status = await this.kv.status();
     return status.streamInfo.state.last_seq;
   }
 }
+
+const encoder = new TextEncoder();
 
 /** Serializes an object for storage: without resourceVersion, which the revision is. */
 export function serialize(object: KubeObject): string {

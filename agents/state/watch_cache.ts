@@ -25,9 +25,10 @@ import {
 import type { KvEntry } from "@nats-io/kv";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import type { KubeObject } from "../../shared/api/meta.ts";
-import { apiError } from "../../shared/api/errors.ts";
+import { ApiError, apiError } from "../../shared/api/errors.ts";
 import {
   parseObjectKey,
+  parseRevisionHeader,
   REVISION_HEADER,
   subjects,
   WATCH_STREAM,
@@ -175,7 +176,13 @@ export class WatchCache implements AsyncDisposable {
    * sees every later change. 410 Expired when the stream no longer holds the events after `revision`.
    */
   async watchPos(revision: number): Promise<number> {
-    if (revision > this.#revision) await this.waitFor(revision, 5_000);
+    if (revision > this.#revision) {
+      await this.waitFor(revision, 5_000).catch((err) => {
+        throw err instanceof ApiError && err.reason === "Timeout"
+          ? tooLargeResourceVersion(revision, this.#revision)
+          : err;
+      });
+    }
     if (revision === this.#revision) return this.#watchSeq;
     const { state } = await this.#jsm.streams.info(WATCH_STREAM);
     const hiSeq = Math.min(state.last_seq, this.#watchSeq);
@@ -183,17 +190,20 @@ export class WatchCache implements AsyncDisposable {
       if (state.last_seq === 0) return 0;
       throw expired(revision, this.#revision);
     }
-    const firstRev = await this.#revisionAt(state.first_seq);
-    if (firstRev > revision) {
+    const oldest = await this.#firstEvent(state.first_seq, hiSeq);
+    if (!oldest || oldest.revision > revision) {
       if (state.first_seq === 1) return 0;
-      throw expired(revision, firstRev);
+      throw expired(revision, oldest?.revision ?? this.#revision);
     }
-    // Events are in revision order: find the last one at or below `revision`.
-    let lo = state.first_seq;
+    // Events are in revision order: find the last one at or below `revision`. A stray message (no
+    // valid Kl-Revision) counts as the event before it, which keeps the order for the search.
+    let lo = oldest.seq;
+    let loRevision = oldest.revision;
     let hi = hiSeq;
     while (lo < hi) {
       const mid = lo + Math.ceil((hi - lo) / 2);
-      if (await this.#revisionAt(mid) <= revision) lo = mid;
+      const rev = await this.#revisionAtOrBefore(mid, lo, loRevision);
+      if (rev <= revision) [lo, loRevision] = [mid, rev];
       else hi = mid - 1;
     }
     return lo;
@@ -246,22 +256,62 @@ export class WatchCache implements AsyncDisposable {
     }
   }
 
-  /** What the previous run published: the last event's revision, or its time if events aged out. */
+  /**
+   * What the previous run published: the revision of the last event in KL_WATCH, or a time when none is
+   * left (entries created before it count as published). Stray messages without a valid Kl-Revision are
+   * skipped, never read as revision 0 (which would replay every object).
+   */
   async #publishedMark(): Promise<PublishedMark> {
     const { state } = await this.#jsm.streams.info(WATCH_STREAM);
     this.#watchSeq = state.last_seq;
     if (state.last_seq === 0) return { revision: 0 };
     if (state.messages === 0) return { time: Date.parse(state.last_ts) };
-    return { revision: await this.#revisionAt(state.last_seq) };
+    for (let seq = state.last_seq; seq >= state.first_seq; seq--) {
+      const revision = await this.#revisionAt(seq);
+      if (revision !== undefined) return { revision };
+    }
+    // Only strays are left. With nothing aged out, nothing was ever published; else the events aged
+    // out before the oldest stray was written.
+    if (state.first_seq === 1) return { revision: 0 };
+    const first = await this.#jsm.streams.getMessage(WATCH_STREAM, { seq: state.first_seq });
+    return { time: first?.time.getTime() ?? Date.parse(state.last_ts) };
   }
 
-  async #revisionAt(seq: number): Promise<number> {
+  /** The revision of KL_WATCH message `seq`; undefined, with a warning, for a stray without one. */
+  async #revisionAt(seq: number): Promise<number | undefined> {
     const m = await this.#jsm.streams.getMessage(WATCH_STREAM, { seq });
-    const rev = Number(m?.header?.get(REVISION_HEADER));
-    if (!m || !Number.isSafeInteger(rev)) {
-      throw new Error(`Cannot read the revision of ${WATCH_STREAM} message ${seq}`);
+    const revision = parseRevisionHeader(m?.header.get(REVISION_HEADER));
+    if (revision === undefined) {
+      this.#log.warn(
+        `Skipped a ${WATCH_STREAM} message without a valid ${REVISION_HEADER} header`,
+        {
+          seq,
+          subject: m?.subject,
+        },
+      );
     }
-    return rev;
+    return revision;
+  }
+
+  /** The first event (with a revision) from `seq` to `last`. */
+  async #firstEvent(
+    seq: number,
+    last: number,
+  ): Promise<{ seq: number; revision: number } | undefined> {
+    for (; seq <= last; seq++) {
+      const revision = await this.#revisionAt(seq);
+      if (revision !== undefined) return { seq, revision };
+    }
+    return undefined;
+  }
+
+  /** The revision of the last event at or before `seq`; `floorRevision` when none is above `floor`. */
+  async #revisionAtOrBefore(seq: number, floor: number, floorRevision: number): Promise<number> {
+    for (; seq > floor; seq--) {
+      const revision = await this.#revisionAt(seq);
+      if (revision !== undefined) return revision;
+    }
+    return floorRevision;
   }
 
   /**
@@ -484,6 +534,21 @@ export class WatchCache implements AsyncDisposable {
 function podNodeName(pod: KubeObject): string | undefined {
   const spec = pod.spec as { nodeName?: string } | undefined;
   return spec?.nodeName || undefined;
+}
+
+/**
+ * storage.NewTooLargeResourceVersionError: 504 with the cause client-go's reflector looks for, and
+ * the cacher's retry hint of one second.
+ */
+function tooLargeResourceVersion(revision: number, current: number) {
+  return apiError(
+    "Timeout",
+    `Timeout: Too large resource version: ${revision}, current: ${current}`,
+    {
+      causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }],
+      retryAfterSeconds: 1,
+    },
+  );
 }
 
 function expired(revision: number, oldest: number) {

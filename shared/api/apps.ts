@@ -3,23 +3,23 @@
  * @module
  */
 import { z } from "zod";
-import { Condition, IntOrString, kind, LabelSelector } from "./meta.ts";
+import { Condition, Int32, Int64, IntOrString, kind, LabelSelector } from "./meta.ts";
 import { PodTemplateSpec } from "./core.ts";
 
 /** appsv1.ReplicaSet. */
 export const ReplicaSet = kind("apps/v1", "ReplicaSet", {
   spec: z.looseObject({
-    replicas: z.number().int().optional(),
-    minReadySeconds: z.number().int().optional(),
+    replicas: Int32.optional(),
+    minReadySeconds: Int32.optional(),
     selector: LabelSelector,
     template: PodTemplateSpec.optional(),
   }),
   status: z.looseObject({
-    replicas: z.number().int().optional(),
-    fullyLabeledReplicas: z.number().int().optional(),
-    readyReplicas: z.number().int().optional(),
-    availableReplicas: z.number().int().optional(),
-    observedGeneration: z.number().int().optional(),
+    replicas: Int32.optional(),
+    fullyLabeledReplicas: Int32.optional(),
+    readyReplicas: Int32.optional(),
+    availableReplicas: Int32.optional(),
+    observedGeneration: Int64.optional(),
     conditions: z.array(Condition).optional(),
   }).optional(),
 });
@@ -28,7 +28,7 @@ export type ReplicaSet = z.infer<typeof ReplicaSet>;
 /** appsv1.Deployment. */
 export const Deployment = kind("apps/v1", "Deployment", {
   spec: z.looseObject({
-    replicas: z.number().int().optional(),
+    replicas: Int32.optional(),
     selector: LabelSelector,
     template: PodTemplateSpec,
     strategy: z.looseObject({
@@ -38,18 +38,18 @@ export const Deployment = kind("apps/v1", "Deployment", {
         maxUnavailable: IntOrString.optional(),
       }).optional(),
     }).optional(),
-    minReadySeconds: z.number().int().optional(),
-    revisionHistoryLimit: z.number().int().optional(),
-    progressDeadlineSeconds: z.number().int().optional(),
+    minReadySeconds: Int32.optional(),
+    revisionHistoryLimit: Int32.optional(),
+    progressDeadlineSeconds: Int32.optional(),
     paused: z.boolean().optional(),
   }),
   status: z.looseObject({
-    observedGeneration: z.number().int().optional(),
-    replicas: z.number().int().optional(),
-    updatedReplicas: z.number().int().optional(),
-    readyReplicas: z.number().int().optional(),
-    availableReplicas: z.number().int().optional(),
-    unavailableReplicas: z.number().int().optional(),
+    observedGeneration: Int64.optional(),
+    replicas: Int32.optional(),
+    updatedReplicas: Int32.optional(),
+    readyReplicas: Int32.optional(),
+    availableReplicas: Int32.optional(),
+    unavailableReplicas: Int32.optional(),
     conditions: z.array(Condition).optional(),
   }).optional(),
 });

@@ -3,7 +3,16 @@
  * @module
  */
 import { z } from "zod";
-import { Condition, IntOrString, kind, LabelSelector, StringMap, Time } from "./meta.ts";
+import {
+  Condition,
+  Int32,
+  Int64,
+  IntOrString,
+  kind,
+  LabelSelector,
+  StringMap,
+  Time,
+} from "./meta.ts";
 
 /** A resource list such as `{ cpu: "500m", memory: "128Mi" }`. */
 export const ResourceList = z.record(z.string(), z.union([z.string(), z.number()]));
@@ -19,7 +28,7 @@ export const HTTPGetAction = z.looseObject({
 });
 export const TCPSocketAction = z.looseObject({ port: IntOrString, host: z.string().optional() });
 export const GRPCAction = z.looseObject({
-  port: z.number().int(),
+  port: Int32,
   service: z.string().optional(),
 });
 
@@ -29,12 +38,12 @@ export const Probe = z.looseObject({
   httpGet: HTTPGetAction.optional(),
   tcpSocket: TCPSocketAction.optional(),
   grpc: GRPCAction.optional(),
-  initialDelaySeconds: z.number().int().optional(),
-  timeoutSeconds: z.number().int().optional(),
-  periodSeconds: z.number().int().optional(),
-  successThreshold: z.number().int().optional(),
-  failureThreshold: z.number().int().optional(),
-  terminationGracePeriodSeconds: z.number().int().optional(),
+  initialDelaySeconds: Int32.optional(),
+  timeoutSeconds: Int32.optional(),
+  periodSeconds: Int32.optional(),
+  successThreshold: Int32.optional(),
+  failureThreshold: Int32.optional(),
+  terminationGracePeriodSeconds: Int64.optional(),
 });
 export type Probe = z.infer<typeof Probe>;
 
@@ -43,15 +52,15 @@ export const LifecycleHandler = z.looseObject({
   exec: ExecAction.optional(),
   httpGet: HTTPGetAction.optional(),
   tcpSocket: TCPSocketAction.optional(),
-  sleep: z.looseObject({ seconds: z.number().int() }).optional(),
+  sleep: z.looseObject({ seconds: Int64 }).optional(),
 });
 export type LifecycleHandler = z.infer<typeof LifecycleHandler>;
 
 export const ContainerPort = z.looseObject({
   name: z.string().optional(),
-  containerPort: z.number().int(),
+  containerPort: Int32,
   protocol: z.enum(["TCP", "UDP", "SCTP"]).optional(),
-  hostPort: z.number().int().optional(),
+  hostPort: Int32.optional(),
   hostIP: z.string().optional(),
 });
 export type ContainerPort = z.infer<typeof ContainerPort>;
@@ -95,7 +104,7 @@ export const Toleration = z.looseObject({
   operator: z.enum(["Exists", "Equal"]).optional(),
   value: z.string().optional(),
   effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute", ""]).optional(),
-  tolerationSeconds: z.number().int().nullable().optional(),
+  tolerationSeconds: Int64.nullable().optional(),
 });
 export type Toleration = z.infer<typeof Toleration>;
 
@@ -112,15 +121,15 @@ export const PodSpec = z.looseObject({
   containers: z.array(Container),
   initContainers: z.array(Container).optional(),
   restartPolicy: z.enum(["Always", "OnFailure", "Never"]).optional(),
-  terminationGracePeriodSeconds: z.number().int().optional(),
-  activeDeadlineSeconds: z.number().int().optional(),
+  terminationGracePeriodSeconds: Int64.optional(),
+  activeDeadlineSeconds: Int64.optional(),
   dnsPolicy: z.enum(["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"]).optional(),
   nodeSelector: StringMap.optional(),
   nodeName: z.string().optional(),
   serviceAccountName: z.string().optional(),
   hostname: z.string().optional(),
   schedulerName: z.string().optional(),
-  priority: z.number().int().optional(),
+  priority: Int32.optional(),
   tolerations: z.array(Toleration).optional(),
   readinessGates: z.array(z.looseObject({ conditionType: z.string() })).optional(),
   volumes: z.array(z.looseObject({ name: z.string() })).optional(),
@@ -134,8 +143,8 @@ export const ContainerStateWaiting = z.looseObject({
 });
 export const ContainerStateRunning = z.looseObject({ startedAt: Time.optional() });
 export const ContainerStateTerminated = z.looseObject({
-  exitCode: z.number().int(),
-  signal: z.number().int().optional(),
+  exitCode: Int32,
+  signal: Int32.optional(),
   reason: z.string().optional(),
   message: z.string().optional(),
   startedAt: Time.optional(),
@@ -155,7 +164,7 @@ export const ContainerStatus = z.looseObject({
   state: ContainerState.optional(),
   lastState: ContainerState.optional(),
   ready: z.boolean(),
-  restartCount: z.number().int(),
+  restartCount: Int32,
   image: z.string(),
   imageID: z.string(),
   containerID: z.string().optional(),
@@ -228,7 +237,7 @@ export const Node = kind("v1", "Node", {
       architecture: z.string().optional(),
     }).optional(),
     daemonEndpoints: z.looseObject({
-      kubeletEndpoint: z.looseObject({ Port: z.number().int() }).optional(),
+      kubeletEndpoint: z.looseObject({ Port: Int32 }).optional(),
     }).optional(),
   }).optional(),
 });
@@ -237,9 +246,9 @@ export type Node = z.infer<typeof Node>;
 export const ServicePort = z.looseObject({
   name: z.string().optional(),
   protocol: z.enum(["TCP", "UDP", "SCTP"]).optional(),
-  port: z.number().int(),
+  port: Int32,
   targetPort: IntOrString.optional(),
-  nodePort: z.number().int().optional(),
+  nodePort: Int32.optional(),
   appProtocol: z.string().optional(),
 });
 export type ServicePort = z.infer<typeof ServicePort>;
@@ -254,7 +263,7 @@ export const Service = kind("v1", "Service", {
     clusterIPs: z.array(z.string()).optional(),
     sessionAffinity: z.enum(["None", "ClientIP"]).optional(),
     sessionAffinityConfig: z.looseObject({
-      clientIP: z.looseObject({ timeoutSeconds: z.number().int().optional() }).optional(),
+      clientIP: z.looseObject({ timeoutSeconds: Int32.optional() }).optional(),
     }).optional(),
     externalTrafficPolicy: z.enum(["Cluster", "Local"]).optional(),
     internalTrafficPolicy: z.enum(["Cluster", "Local"]).optional(),
@@ -284,7 +293,7 @@ export const Endpoints = kind("v1", "Endpoints", {
     notReadyAddresses: z.array(EndpointAddress).optional(),
     ports: z.array(z.looseObject({
       name: z.string().optional(),
-      port: z.number().int(),
+      port: Int32,
       protocol: z.enum(["TCP", "UDP", "SCTP"]).optional(),
     })).optional(),
   })).optional(),
@@ -311,7 +320,7 @@ export const Event = kind("v1", "Event", {
     .optional(),
   firstTimestamp: Time.optional(),
   lastTimestamp: Time.optional(),
-  count: z.number().int().optional(),
+  count: Int32.optional(),
   type: z.enum(["Normal", "Warning"]).optional(),
   reportingComponent: z.string().optional(),
   reportingInstance: z.string().optional(),

@@ -17,6 +17,9 @@ export type StatusReason =
   | "Gone"
   | "Expired"
   | "Forbidden"
+  | "Unauthorized"
+  | "RequestEntityTooLarge"
+  | "UnsupportedMediaType"
   | "Timeout"
   | "ServiceUnavailable"
   | "InternalError";
@@ -44,7 +47,7 @@ export const Status = z.looseObject({
     uid: z.string().optional(),
     causes: z.array(StatusCause).optional(),
   }).optional(),
-  code: z.number().int(),
+  code: z.number().int(), // int32 in metav1.Status; set by the server, never by a user
 });
 export type Status = z.infer<typeof Status>;
 
@@ -58,6 +61,9 @@ const CODES: Record<StatusReason, number> = {
   Gone: 410,
   Expired: 410,
   Forbidden: 403,
+  Unauthorized: 401,
+  RequestEntityTooLarge: 413,
+  UnsupportedMediaType: 415,
   Timeout: 504,
   ServiceUnavailable: 503,
   InternalError: 500,

@@ -5,6 +5,19 @@
  */
 import { z } from "zod";
 
+const INT32_ERROR = "must be an int32: from -2147483648 to 2147483647";
+const INT64_ERROR = `must be an int64 (within JavaScript's exact integers): from ` +
+  `${Number.MIN_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER}`;
+
+/** A Go int32 field (replicas, ports, counts), with the range the Go type holds. */
+export const Int32 = z.int32({ error: INT32_ERROR });
+
+/**
+ * A Go int64 field (seconds, generations). JSON numbers are JavaScript doubles here, exact only up to
+ * 2^53 − 1, so kubelab holds int64 to that range (Kubernetes to 2^63 − 1).
+ */
+export const Int64 = z.int({ error: INT64_ERROR });
+
 /** A string-to-string map (labels, annotations, nodeSelector). */
 export const StringMap = z.record(z.string(), z.string());
 
@@ -29,10 +42,10 @@ export const ObjectMeta = z.looseObject({
   namespace: z.string().optional(),
   uid: z.string().optional(),
   resourceVersion: z.string().optional(),
-  generation: z.number().int().optional(),
+  generation: Int64.optional(),
   creationTimestamp: Time.optional(),
   deletionTimestamp: Time.optional(),
-  deletionGracePeriodSeconds: z.number().int().optional(),
+  deletionGracePeriodSeconds: Int64.optional(),
   labels: StringMap.optional(),
   annotations: StringMap.optional(),
   ownerReferences: z.array(OwnerReference).optional(),
@@ -61,12 +74,12 @@ export const Condition = z.looseObject({
   lastProbeTime: Time.nullable().optional(),
   lastHeartbeatTime: Time.optional(),
   lastUpdateTime: Time.optional(),
-  observedGeneration: z.number().int().optional(),
+  observedGeneration: Int64.optional(),
 });
 export type Condition = z.infer<typeof Condition>;
 
-/** An int-or-string field (ports, maxSurge). */
-export const IntOrString = z.union([z.number().int(), z.string()]);
+/** An int-or-string field (ports, maxSurge); its int is an int32 (intstr.IntOrString). */
+export const IntOrString = z.union([Int32, z.string()]);
 export type IntOrString = z.infer<typeof IntOrString>;
 
 /** The fields every stored object has. */

@@ -15,6 +15,7 @@ import { type KubeObject, LabelSelector } from "./meta.ts";
 import type { Pod, Toleration } from "./core.ts";
 import { resourceForKind, type ResourceInfo, RESOURCES } from "./registry.ts";
 import { parseQuantity, quantityErrors } from "./quantity.ts";
+import { MAX_CONTAINERS, MAX_GRACE_PERIOD_SECONDS, TOTAL_ANNOTATION_SIZE_LIMIT } from "./limits.ts";
 import {
   dns1123SubdomainErrors,
   type LabelRequirement,
@@ -78,6 +79,24 @@ function notSupported(field: string, value: unknown, supported: readonly string[
 
 function duplicate(field: string, value: unknown): FieldError {
   return { field, type: "FieldValueDuplicate", detail: `Duplicate value: ${show(value)}` };
+}
+
+/** field.TooLong: the value is left out of the message. */
+function tooLong(field: string, maxBytes: number): FieldError {
+  return {
+    field,
+    type: "FieldValueTooLong",
+    detail: `Too long: must have at most ${maxBytes} bytes`,
+  };
+}
+
+/** field.TooMany: a list longer than allowed. */
+function tooMany(field: string, count: number, max: number): FieldError {
+  return {
+    field,
+    type: "FieldValueTooMany",
+    detail: `Too many: ${count}: must have at most ${max} items`,
+  };
 }
 
 function forbidden(field: string, detail: string): FieldError {
@@ -247,6 +266,9 @@ function issueError(issue: z.core.$ZodIssue, input: unknown): FieldError {
       return typeInvalid(field, value, `expected ${expected(issue)}`);
     case "invalid_value":
       return notSupported(field, value, issue.values.map(String));
+    case "too_big":
+    case "too_small":
+      return invalid(field, value, issue.message);
     case "invalid_union": {
       const options = issue.errors.flatMap((branch) => branch.map(expected).filter((e) => e));
       return typeInvalid(
@@ -270,6 +292,14 @@ const NAME_RULES: Record<string, (name: string) => string[]> = {
   Service: dns1035LabelErrors,
 };
 
+/**
+ * What is wrong with `name` as the name of a `kind` object (NAME_RULES: DNS-1123 subdomain, label for
+ * Namespaces, DNS-1035 label for Services); empty when it can name one.
+ */
+export function objectNameErrors(kind: string, name: string): string[] {
+  return (NAME_RULES[kind] ?? dns1123SubdomainErrors)(name);
+}
+
 function labelsErrors(labels: unknown, field: string): FieldError[] {
   return Object.entries(obj(labels)).flatMap(([key, value]) => [
     ...eachInvalid(field, key, qualifiedNameErrors(key)),
@@ -279,7 +309,7 @@ function labelsErrors(labels: unknown, field: string): FieldError[] {
 
 function objectMetaErrors(metadata: unknown, info: ResourceInfo): FieldError[] {
   const meta = obj(metadata);
-  const nameErrors = NAME_RULES[info.kind] ?? dns1123SubdomainErrors;
+  const nameErrors = (name: string) => objectNameErrors(info.kind, name);
   const errors: FieldError[] = [];
   const { name, generateName, namespace } = meta;
   if (typeof generateName === "string" && generateName !== "") {
@@ -300,11 +330,24 @@ function objectMetaErrors(metadata: unknown, info: ResourceInfo): FieldError[] {
     );
   }
   errors.push(...labelsErrors(meta.labels, "metadata.labels"));
-  for (const key of Object.keys(obj(meta.annotations))) {
-    errors.push(
-      ...eachInvalid("metadata.annotations", key, qualifiedNameErrors(key.toLowerCase())),
-    );
+  errors.push(...annotationsErrors(meta.annotations, "metadata.annotations"));
+  return errors;
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * ValidateAnnotations: keys are qualified names (checked in lower case), and keys and values together
+ * hold at most TotalAnnotationSizeLimitB bytes (ValidateAnnotationsSize counts Go's len, i.e. bytes).
+ */
+function annotationsErrors(annotations: unknown, field: string): FieldError[] {
+  const errors: FieldError[] = [];
+  let size = 0;
+  for (const [key, value] of Object.entries(obj(annotations))) {
+    errors.push(...eachInvalid(field, key, qualifiedNameErrors(key.toLowerCase())));
+    size += utf8.encode(key).length + (typeof value === "string" ? utf8.encode(value).length : 0);
   }
+  if (size > TOTAL_ANNOTATION_SIZE_LIMIT) errors.push(tooLong(field, TOTAL_ANNOTATION_SIZE_LIMIT));
   return errors;
 }
 
@@ -545,6 +588,11 @@ function podSpecErrors(spec: Obj, field: string): FieldError[] {
   if (Array.isArray(spec.containers) && spec.containers.length === 0) {
     errors.push(required(`${field}.containers`));
   }
+  // A lab limit (Kubernetes has none): one pod may not outgrow its node's CRI replies.
+  for (const list of ["containers", "initContainers"] as const) {
+    const n = Array.isArray(spec[list]) ? spec[list].length : 0;
+    if (n > MAX_CONTAINERS) errors.push(tooMany(`${field}.${list}`, n, MAX_CONTAINERS));
+  }
   const names = new Set<string>();
   for (const [i, c] of items(spec.containers)) {
     errors.push(...containerErrors(c, `${field}.containers[${i}]`, names, false));
@@ -552,9 +600,17 @@ function podSpecErrors(spec: Obj, field: string): FieldError[] {
   for (const [i, c] of items(spec.initContainers)) {
     errors.push(...containerErrors(c, `${field}.initContainers[${i}]`, names, true));
   }
-  errors.push(
-    ...atLeast(spec.terminationGracePeriodSeconds, 0, `${field}.terminationGracePeriodSeconds`),
-  );
+  const grace = spec.terminationGracePeriodSeconds;
+  errors.push(...atLeast(grace, 0, `${field}.terminationGracePeriodSeconds`));
+  if (typeof grace === "number" && grace > MAX_GRACE_PERIOD_SECONDS) {
+    errors.push(
+      invalid(
+        `${field}.terminationGracePeriodSeconds`,
+        grace,
+        `must be at most ${MAX_GRACE_PERIOD_SECONDS} (what a time.Duration holds)`,
+      ),
+    );
+  }
   const deadline = spec.activeDeadlineSeconds;
   if (typeof deadline === "number" && (deadline < 1 || deadline > 2147483647)) {
     errors.push(
@@ -638,8 +694,11 @@ function serviceErrors(service: Obj): FieldError[] {
  * deadline.
  */
 function templateErrors(template: Obj, selector: LabelRequirement[] | undefined): FieldError[] {
-  const labels = obj(template.metadata).labels;
-  const errors = labelsErrors(labels, "spec.template.metadata.labels");
+  const { labels, annotations } = obj(template.metadata);
+  const errors = [
+    ...labelsErrors(labels, "spec.template.metadata.labels"),
+    ...annotationsErrors(annotations, "spec.template.metadata.annotations"),
+  ];
   if (
     selector && selector.length > 0 &&
     !matchesLabels(selector, obj(labels) as Record<string, string>)

@@ -279,6 +279,138 @@ Deno.test("label and annotation keys and label values must be valid", () => {
   ]);
 });
 
+Deno.test("annotations may total 262144 bytes of keys and values, as ValidateAnnotationsSize counts", () => {
+  const LIMIT = 262144;
+  const sized = (bytes: number) => ({ key: "v".repeat(bytes - 3) });
+  const cases: [Record<string, string>, boolean][] = [
+    [sized(LIMIT), true],
+    [sized(LIMIT + 1), false],
+    [{ a: "x".repeat(LIMIT / 2 - 1), b: "y".repeat(LIMIT / 2 - 1) }, true],
+    [{ a: "x".repeat(LIMIT / 2 - 1), b: "y".repeat(LIMIT / 2) }, false],
+    // Bytes, not characters: "é" is two bytes in UTF-8.
+    [{ key: "é".repeat((LIMIT - 3) / 2 + 1) }, false],
+  ];
+  for (const [annotations, ok] of cases) {
+    const errors = errorsOf(pod((p) => p.metadata.annotations = annotations));
+    assert.deepEqual(
+      errors,
+      ok ? [] : ["metadata.annotations: Too long: must have at most 262144 bytes"],
+      Object.entries(annotations).map(([k, v]) => `${k}=${v.length}`).join(","),
+    );
+  }
+  const template = structuredClone(DEPLOYMENT) as Manifest;
+  template.spec.template.metadata.annotations = sized(LIMIT + 1);
+  assert.deepEqual(errorsOf(template), [
+    "spec.template.metadata.annotations: Too long: must have at most 262144 bytes",
+  ]);
+});
+
+/** Sets `value` at a dotted path with `[i]` indices, making objects and arrays on the way. */
+function setAt(target: Manifest, path: string, value: unknown): void {
+  const keys = path.replace(/\[(\d+)\]/g, ".$1").split(".");
+  let at: Manifest = target;
+  keys.slice(0, -1).forEach((k, i) => {
+    at[k] ??= /^\d+$/.test(keys[i + 1]) ? [] : {};
+    at = at[k];
+  });
+  at[keys.at(-1)!] = value;
+}
+
+Deno.test("integer fields hold what their Go type holds: int32, or int64 within JavaScript's exact integers", () => {
+  const INT32 = [-2147483648, 2147483647] as const;
+  const INT64 = [-9007199254740991, 9007199254740991] as const;
+  const service = () => ({
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "web" },
+    spec: { type: "NodePort", ports: [{ port: 80 }] },
+  });
+  const lease = () => ({
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    metadata: { name: "n" },
+  });
+  const event = () => ({
+    apiVersion: "v1",
+    kind: "Event",
+    metadata: { name: "e" },
+    involvedObject: { kind: "Pod", name: "p" },
+  });
+  const cases: [() => Manifest, string, readonly [number, number]][] = [
+    [pod, "spec.priority", INT32],
+    [pod, "spec.containers[0].ports[0].containerPort", INT32],
+    [pod, "spec.containers[0].ports[0].hostPort", INT32],
+    [pod, "spec.containers[0].livenessProbe.periodSeconds", INT32],
+    [pod, "spec.containers[0].livenessProbe.grpc.port", INT32],
+    [pod, "spec.containers[0].readinessProbe.httpGet.port", INT32],
+    [pod, "spec.containers[0].livenessProbe.terminationGracePeriodSeconds", INT64],
+    [pod, "spec.containers[0].lifecycle.preStop.sleep.seconds", INT64],
+    [pod, "spec.terminationGracePeriodSeconds", INT64],
+    [pod, "spec.tolerations[0].tolerationSeconds", INT64],
+    [pod, "status.containerStatuses[0].restartCount", INT32],
+    [pod, "status.containerStatuses[0].state.terminated.exitCode", INT32],
+    [pod, "metadata.generation", INT64],
+    [pod, "metadata.deletionGracePeriodSeconds", INT64],
+    [() => structuredClone(DEPLOYMENT), "spec.replicas", INT32],
+    [() => structuredClone(DEPLOYMENT), "spec.revisionHistoryLimit", INT32],
+    [() => structuredClone(DEPLOYMENT), "spec.progressDeadlineSeconds", INT32],
+    [() => structuredClone(DEPLOYMENT), "spec.strategy.rollingUpdate.maxSurge", INT32],
+    [() => structuredClone(DEPLOYMENT), "status.availableReplicas", INT32],
+    [() => structuredClone(DEPLOYMENT), "status.observedGeneration", INT64],
+    [service, "spec.ports[0].port", INT32],
+    [service, "spec.ports[0].nodePort", INT32],
+    [service, "spec.ports[0].targetPort", INT32],
+    [service, "spec.sessionAffinityConfig.clientIP.timeoutSeconds", INT32],
+    [lease, "spec.leaseDurationSeconds", INT32],
+    [lease, "spec.leaseTransitions", INT32],
+    [event, "count", INT32],
+  ];
+  for (const [make, path, [min, max]] of cases) {
+    const bits = max === INT32[1] ? "an int32" : "an int64 (within JavaScript's exact integers)";
+    for (const value of [min - 1, max + 1]) {
+      const m = make();
+      setAt(m, path, value);
+      assert.ok(
+        errorsOf(m).includes(
+          `${path}: Invalid value: ${value}: must be ${bits}: from ${min} to ${max}`,
+        ),
+        `${path} = ${value}: ${errorsOf(m).join("; ")}`,
+      );
+    }
+    for (const value of [min, max]) {
+      const m = make();
+      setAt(m, path, value);
+      assert.ok(
+        !errorsOf(m).some((e) => e.includes(`must be ${bits}`)),
+        `${path} = ${value}: ${errorsOf(m).join("; ")}`,
+      );
+    }
+  }
+});
+
+Deno.test("a pod or pod template has at most 100 containers and 100 init containers (a lab limit)", () => {
+  const containers = (n: number, prefix = "c") =>
+    Array.from({ length: n }, (_, i) => ({ name: `${prefix}${i}`, image: "busybox" }));
+  const cases: [Manifest, string[]][] = [
+    [pod((p) => p.spec.containers = containers(100)), []],
+    [pod((p) => p.spec.containers = containers(101)), [
+      "spec.containers: Too many: 101: must have at most 100 items",
+    ]],
+    [pod((p) => p.spec.initContainers = containers(101, "i")), [
+      "spec.initContainers: Too many: 101: must have at most 100 items",
+    ]],
+    [
+      (() => {
+        const d = structuredClone(DEPLOYMENT) as Manifest;
+        d.spec.template.spec.containers = containers(2500);
+        return d;
+      })(),
+      ["spec.template.spec.containers: Too many: 2500: must have at most 100 items"],
+    ],
+  ];
+  for (const [manifest, want] of cases) assert.deepEqual(errorsOf(manifest), want);
+});
+
 Deno.test("pod spec rules report each broken rule", () => {
   const cases: [string, (p: Manifest) => void, string[]][] = [
     ["no containers", (p) => p.spec.containers = [], ["spec.containers: Required value"]],

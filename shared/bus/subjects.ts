@@ -34,6 +34,17 @@ export const STATUS_HEADER = "Kl-Status";
 /** Header on watch events carrying the object's resourceVersion (the KV revision). */
 export const REVISION_HEADER = "Kl-Revision";
 
+/**
+ * The revision a {@linkcode REVISION_HEADER} value holds: a positive integer in decimal (KV revisions
+ * start at 1). Undefined for anything else — a missing header reads as "" — so a message the state
+ * service did not publish is never taken for revision 0.
+ */
+export function parseRevisionHeader(value: string | null | undefined): number | undefined {
+  if (!value || !/^[1-9]\d*$/.test(value)) return undefined;
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
 /** Queue group of the state service's API responders. */
 export const STATE_QUEUE = "kl-state";
 

@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { MAX_GRACE_PERIOD_SECONDS } from "../api/limits.ts";
 
 const Namespaced = { namespace: z.string().optional() };
 
@@ -52,7 +53,9 @@ export type PatchRequest = z.infer<typeof PatchRequest>;
 export const DeleteRequest = z.object({
   ...Namespaced,
   name: z.string(),
-  gracePeriodSeconds: z.number().int().min(0).optional(),
+  gracePeriodSeconds: z.number().int().min(0).max(MAX_GRACE_PERIOD_SECONDS, {
+    error: `must be at most ${MAX_GRACE_PERIOD_SECONDS} (what a time.Duration holds)`,
+  }).optional(),
   propagationPolicy: z.enum(["Orphan", "Background", "Foreground"]).optional(),
   preconditions: z.object({
     uid: z.string().optional(),

@@ -5,7 +5,7 @@
  */
 import { DeliverPolicy, jetstream, type JsMsg } from "@nats-io/jetstream";
 import type { Bus } from "../bus/bus.ts";
-import { REVISION_HEADER, subjects, WATCH_STREAM } from "../bus/subjects.ts";
+import { parseRevisionHeader, REVISION_HEADER, subjects, WATCH_STREAM } from "../bus/subjects.ts";
 import type { KubeObject } from "../api/meta.ts";
 import { findResource } from "../api/registry.ts";
 import { apiError } from "../api/errors.ts";
@@ -86,11 +86,22 @@ export async function* watchStream<T extends KubeObject>(
   }
 }
 
+/**
+ * One stream message as an event; undefined, with a warning, for one the state service did not publish
+ * (no valid Kl-Revision) or that is not a valid event.
+ */
 function parseEvent<T>(
   m: JsMsg,
   schema: { safeParse(x: unknown): { success: boolean } },
   log: Logger,
 ) {
+  if (parseRevisionHeader(m.headers?.get(REVISION_HEADER)) === undefined) {
+    log.warn(`Dropped a watch event without a valid ${REVISION_HEADER} header`, {
+      subject: m.subject,
+      seq: m.seq,
+    });
+    return undefined;
+  }
   let raw: unknown;
   try {
     raw = m.json();
@@ -103,7 +114,6 @@ function parseEvent<T>(
     log.warn("Dropped invalid watch event", { subject: m.subject, seq: m.seq });
     return undefined;
   }
-  void m.headers?.get(REVISION_HEADER);
   return { type: ev.data.type, object: ev.data.object as T, seq: m.seq };
 }
 
