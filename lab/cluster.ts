@@ -25,6 +25,7 @@ import { freePort, natsServerArgs, natsServerMissing, waitForPort } from "../sha
 import { timingProfile } from "../shared/timing.ts";
 import { prepareAuth } from "./auth.ts";
 import { ensureLabCredentials, stateEnv } from "./http_credentials.ts";
+import { renderKubeconfig } from "./kubeconfig.ts";
 import { NODE_AGENTS, type NodeAgent, type NodeHandle, type NodeSpec, startNode } from "./node.ts";
 import { spawnAgent, spawnProcess } from "./processes.ts";
 import { type ChildProcess, Supervisor } from "./supervisor.ts";
@@ -60,6 +61,8 @@ export interface LabInfo {
   natsUrl: string;
   /** The lab owner's NATS credentials (`admin`). */
   credsFile: string;
+  /** A kubeconfig for kubectl, as the lab's owner. */
+  kubeconfig: string;
   httpUrl: string;
   monitorUrl: string;
   dir: string;
@@ -131,9 +134,21 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const auth = await prepareAuth(dir);
   // The HTTP API: a bearer token and TLS (kubectl sends a token only over TLS), kept across starts.
   const http = await ensureLabCredentials(dir);
+  // kubectl --kubeconfig .kubelab/kubeconfig (or KUBECONFIG=…) reaches the lab as its owner.
+  const kubeconfig = `${dir}/kubeconfig`;
+  await Deno.writeTextFile(
+    kubeconfig,
+    renderKubeconfig({
+      server: `https://127.0.0.1:${httpPort}`,
+      token: http.token,
+      certificateAuthority: await Deno.readTextFile(http.caFile),
+    }),
+    { mode: 0o600 },
+  );
   const info: LabInfo = {
     natsUrl,
     credsFile: await auth.creds("admin"),
+    kubeconfig,
     httpUrl: `https://${httpAddr}`,
     monitorUrl: `http://127.0.0.1:${monitorPort}`,
     dir,

@@ -148,7 +148,10 @@ In another terminal, from this directory:
   deno task kubelab tap                      # every message on the bus
   deno task kubelab delete pod web-1
   deno task kubelab lab kill-node node-2     # then watch: kubelab get pods -o wide -w
-  deno task kubelab kubeconfig > kubelab.kubeconfig && kubectl --kubeconfig kubelab.kubeconfig get nodes
+
+kubectl works too:
+  export KUBECONFIG=${lab.kubeconfig}
+  kubectl get nodes
 
 Ctrl-C stops the lab; its state stays in ${lab.dir}/nats for the next start.
 `;

@@ -106,6 +106,21 @@ Deno.test({
       pods.map((p) => [p.metadata.uid, p.spec.nodeName, "Running"]).sort(),
     );
 
+    // kubectl, through the kubeconfig the lab wrote (HTTPS, bearer token).
+    if (await hasKubectl()) {
+      const out = await new Deno.Command("kubectl", {
+        args: ["--kubeconfig", `${lab.dir}/kubeconfig`, "get", "nodes", "--no-headers"],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      assert.deepEqual(text.trim().split("\n").map((l) => l.split(/\s+/)[0]).sort(), [
+        "node-1",
+        "node-2",
+        "node-3",
+      ]);
+    }
     const wide = await kubelab(lab, "get", "pods", "-o", "wide");
     assert.equal(wide.code, 0);
     assert.match(wide.stdout, /web-1\s+1\/1\s+Running/);
@@ -123,3 +138,15 @@ Deno.test({
     assert.match(stopped.output, /Lab stopped\./);
   },
 });
+
+async function hasKubectl(): Promise<boolean> {
+  try {
+    return (await new Deno.Command("kubectl", {
+      args: ["version", "--client"],
+      stdout: "null",
+      stderr: "null",
+    }).output()).success;
+  } catch {
+    return false;
+  }
+}

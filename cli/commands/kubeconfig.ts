@@ -6,7 +6,7 @@
 import { LAB_DIR, labPath, readLabFile } from "../config.ts";
 import type { Args } from "../args.ts";
 import type { Command, CommandContext } from "../context.ts";
-import { renderKubeconfig } from "../kubeconfig.ts";
+import { renderKubeconfig } from "../../lab/kubeconfig.ts";
 import { HTTP_CA_FILE, HTTP_TOKEN_FILE } from "../../lab/http_credentials.ts";
 
 /** The API's address when neither `--server` nor lab.json names one. */
