@@ -13,7 +13,10 @@ export interface TimingProfile {
   leaseDurationSeconds: number;
   /** Kubelet: node status update frequency. */
   nodeStatusUpdateMs: number;
-  /** Kubelet: PLEG relist period. */
+  /**
+   * Kubelet: PLEG relist period. The PLEG is evented (the runtime pushes container events); the relist
+   * is its safety net, not Kubernetes' generic PLEG's 1 s (agents/kubelet/pleg.ts).
+   */
   plegRelistMs: number;
   /** Kubelet: pod worker resync after success (syncFrequency). */
   syncFrequencyMs: number;
@@ -65,7 +68,7 @@ export const DEFAULT_PROFILE: TimingProfile = {
   leaseRenewMs: 10_000,
   leaseDurationSeconds: 40,
   nodeStatusUpdateMs: 10_000,
-  plegRelistMs: 1_000,
+  plegRelistMs: 60_000,
   syncFrequencyMs: 60_000,
   statusResyncMs: 10_000,
   backoffInitialMs: 10_000,
@@ -91,7 +94,7 @@ export const FAST_PROFILE: TimingProfile = {
   leaseRenewMs: 1_000,
   leaseDurationSeconds: 4,
   nodeStatusUpdateMs: 1_000,
-  plegRelistMs: 1_000,
+  plegRelistMs: 10_000,
   syncFrequencyMs: 10_000,
   statusResyncMs: 2_000,
   backoffInitialMs: 1_000,

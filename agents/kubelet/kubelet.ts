@@ -228,6 +228,7 @@ export class Kubelet {
       signal,
       relistMs: timing.plegRelistMs,
       onPodChanged: (uid) => this.#workers.enqueue(uid),
+      reconnects: client.bus,
     });
     this.#lease = new LeaseController({
       client,
@@ -511,6 +512,8 @@ export class Kubelet {
   async #syncPod(uid: string): Promise<SyncOutcome> {
     const { cri, timing, clock } = this.#opts;
     const state = await readPodState(cri, uid);
+    // The runtime holds nothing of the pod: housekeeping need not wake its worker again.
+    if (isEmptyState(state)) this.#pleg.forget(uid);
     const pod = this.#pods.get(uid);
     if (!pod) return await this.#cleanupOrphan(uid, state);
     if (pod.metadata.deletionTimestamp) return await this.#syncTerminatingPod(pod, state);
@@ -673,9 +676,12 @@ export class Kubelet {
   }
 
   /** HandlePodCleanups: pods the runtime holds but the API no longer has get a worker. */
+  /**
+   * HandlePodCleanups: the runtime's pods the API no longer has go to their workers, which stop and
+   * remove them. What the runtime holds is the PLEG's (from its relists and events): no request.
+   */
   async #housekeeping(): Promise<void> {
-    const { items } = await this.#opts.cri.listPodSandbox();
-    for (const uid of new Set(items.map((s) => s.metadata.uid))) {
+    for (const uid of this.#pleg.runtimePods) {
       if (!this.#pods.has(uid)) this.#workers.enqueue(uid);
     }
   }

@@ -15,6 +15,9 @@
  * | `runtime@<node>` | a node's container runtime | — (no API access) |
  * | `kube-proxy@<node>` | a node's kube-proxy | `system:kube-proxy` |
  * | `bootstrap` | a compose node container before it has its node's credentials | — |
+ * | `kubelet-pool@<pool>`, `runtime-pool@<pool>`, `kube-proxy-pool@<pool>` | one process hosting one agent of many nodes | each hosted agent asks as its node's (`kubelet@<node>`) |
+ *
+ * A pool's credentials list its nodes: it may do for each of them exactly what their own agent may.
  * @module
  */
 import { token } from "../bus/subjects.ts";
@@ -34,10 +37,23 @@ export type ClusterRole = typeof CLUSTER_ROLES[number];
 export const NODE_ROLES = ["kubelet", "runtime", "kube-proxy"] as const;
 export type NodeRole = typeof NODE_ROLES[number];
 
+/** The roles of a process that hosts one agent of many nodes: `kubelet-pool@pool-1`. */
+export const POOL_ROLES = ["kubelet-pool", "runtime-pool", "kube-proxy-pool"] as const;
+export type PoolRole = typeof POOL_ROLES[number];
+
+/** The node role a pool role hosts: `kubelet-pool` → `kubelet`. */
+export function hostedRole(role: PoolRole): NodeRole {
+  return role.slice(0, -"-pool".length) as NodeRole;
+}
+
 /** A parsed identity. */
 export type Identity =
-  | { role: ClusterRole; node?: undefined }
-  | { role: NodeRole; node: string };
+  | { role: ClusterRole; node?: undefined; pool?: undefined }
+  | { role: NodeRole; node: string; pool?: undefined }
+  | { role: PoolRole; pool: string; node?: undefined };
+
+/** A node or pool name: a DNS-1123 subdomain's characters. */
+const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 /** The identity of a connection that has none configured: the lab's owner. */
 export const DEFAULT_IDENTITY = "admin";
@@ -49,23 +65,25 @@ export function parseIdentity(text: string): Identity {
     if ((CLUSTER_ROLES as readonly string[]).includes(text)) return { role: text as ClusterRole };
   } else {
     const role = text.slice(0, at);
-    const node = text.slice(at + 1);
-    if (
-      (NODE_ROLES as readonly string[]).includes(role) &&
-      /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(node)
-    ) {
-      return { role: role as NodeRole, node };
+    const name = text.slice(at + 1);
+    if (NAME.test(name) && (NODE_ROLES as readonly string[]).includes(role)) {
+      return { role: role as NodeRole, node: name };
+    }
+    if (NAME.test(name) && (POOL_ROLES as readonly string[]).includes(role)) {
+      return { role: role as PoolRole, pool: name };
     }
   }
   throw new RangeError(
-    `Invalid identity "${text}": expected one of ${CLUSTER_ROLES.join(", ")}, or ` +
-      `${NODE_ROLES.map((r) => `${r}@<node>`).join(", ")}`,
+    `Invalid identity "${text}": expected one of ${CLUSTER_ROLES.join(", ")}, ` +
+      `${NODE_ROLES.map((r) => `${r}@<node>`).join(", ")}, or ` +
+      `${POOL_ROLES.map((r) => `${r}@<pool>`).join(", ")}`,
   );
 }
 
 /** The text form of an identity: `kubelet@node-1`. */
 export function formatIdentity(id: Identity): string {
-  return id.node === undefined ? id.role : `${id.role}@${id.node}`;
+  const at = id.node ?? id.pool;
+  return at === undefined ? id.role : `${id.role}@${at}`;
 }
 
 /** The identity as one subject token (dots in node names become `=`): `kubelet@node-1`. */

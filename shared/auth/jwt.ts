@@ -89,7 +89,10 @@ const UNLIMITED = {
 
 /** Options for {@linkcode serverConfig}. */
 export interface ServerConfigOptions {
-  /** The longest protocol line (a user JWT travels in CONNECT). @default 65536 */
+  /**
+   * The longest protocol line. A user JWT travels in CONNECT, and a pool's lists the subjects of each of
+   * its nodes (about 450 bytes a node). @default 1048576
+   */
   maxControlLine?: number;
 }
 
@@ -112,7 +115,7 @@ export async function serverConfig(
   const system = await encodeAccount("SYS", skp, {}, { signer: okp });
   return [
     "# kubelab: generated for this lab; the keys are in the lab's auth/ directory.",
-    `max_control_line: ${options.maxControlLine ?? 65536}`,
+    `max_control_line: ${options.maxControlLine ?? 1024 * 1024}`,
     `operator: ${operator}`,
     `system_account: ${skp.getPublicKey()}`,
     "resolver: MEMORY",
@@ -139,19 +142,29 @@ function userClaims(perms: NatsPermissions): Partial<User> {
 
 /**
  * A user JWT for `identity` with its role's permissions, for the holder of `userKey` (a user public key,
- * `U…`). Throws a RangeError for an unknown identity.
+ * `U…`); a pool's covers its `nodes`. Throws a RangeError for an unknown identity.
  */
-export function mintUserJwt(signer: Signer, identity: string, userKey: string): Promise<string> {
+export function mintUserJwt(
+  signer: Signer,
+  identity: string,
+  userKey: string,
+  nodes: readonly string[] = [],
+): Promise<string> {
   const id = parseIdentity(identity);
-  return encodeUser(formatIdentity(id), userKey, signer.account, userClaims(permissionsFor(id)), {
+  const claims = userClaims(permissionsFor(id, nodes));
+  return encodeUser(formatIdentity(id), userKey, signer.account, claims, {
     signer: encoder.encode(signer.signingSeed),
   });
 }
 
 /** A new user key and its credentials file (JWT and seed, nats' `.creds` format) for `identity`. */
-export async function mintCreds(signer: Signer, identity: string): Promise<string> {
+export async function mintCreds(
+  signer: Signer,
+  identity: string,
+  nodes: readonly string[] = [],
+): Promise<string> {
   const ukp = createUser();
-  const jwt = await mintUserJwt(signer, identity, ukp.getPublicKey());
+  const jwt = await mintUserJwt(signer, identity, ukp.getPublicKey(), nodes);
   return decoder.decode(fmtCreds(jwt, ukp));
 }
 

@@ -16,7 +16,13 @@
  * @module
  */
 import { subjects, WATCH_STREAM } from "../bus/subjects.ts";
-import { formatIdentity, type Identity, inboxPrefix } from "./identity.ts";
+import {
+  formatIdentity,
+  hostedRole,
+  type Identity,
+  inboxPrefix,
+  type NodeRole,
+} from "./identity.ts";
 
 /** Publish or subscribe rules: allowed subjects, minus denied ones. */
 export interface SubjectRules {
@@ -44,10 +50,29 @@ export function watchReader(filters: string[]): string[] {
   ];
 }
 
-/** The permissions of `id`. */
-export function permissionsFor(id: Identity): NatsPermissions {
+/**
+ * The permissions of `id`. A pool's are those of each of its `nodes`' own agent (which it hosts), with
+ * the pool's inbox.
+ */
+export function permissionsFor(id: Identity, nodes: readonly string[] = []): NatsPermissions {
   const name = formatIdentity(id);
   const inbox = `${inboxPrefix(name)}.>`;
+  if (id.pool !== undefined) {
+    const role = hostedRole(id.role);
+    const pub: string[] = [];
+    const deny: string[] = [];
+    const sub: string[] = [inbox];
+    let resp = false;
+    for (const node of nodes) {
+      const own = nodePermissions(role, node);
+      pub.push(...own.pub.allow);
+      deny.push(...own.pub.deny ?? []);
+      sub.push(...own.sub.allow.filter((s) => !s.startsWith("_INBOX")));
+      resp ||= own.resp;
+    }
+    return { pub: { allow: [...new Set(pub)], deny }, sub: { allow: [...new Set(sub)] }, resp };
+  }
+  if (id.node !== undefined) return nodePermissions(id.role, id.node);
   const allWatches = watchReader([subjects.watchAll]);
   switch (id.role) {
     case "admin":
@@ -87,8 +112,15 @@ export function permissionsFor(id: Identity): NatsPermissions {
       };
     case "bootstrap":
       return { pub: { allow: [subjects.bootstrap] }, sub: { allow: [inbox] }, resp: false };
+  }
+}
+
+/** The permissions of one node's agent. */
+function nodePermissions(role: NodeRole, node: string): NatsPermissions {
+  const name = `${role}@${node}`;
+  const inbox = `${inboxPrefix(name)}.>`;
+  switch (role) {
     case "kubelet": {
-      const node = id.node;
       return {
         pub: {
           allow: [
@@ -105,7 +137,6 @@ export function permissionsFor(id: Identity): NatsPermissions {
       };
     }
     case "runtime": {
-      const node = id.node;
       return {
         pub: { allow: [subjects.criEvents(node)] },
         sub: { allow: [inbox, subjects.criAll(node)] },
@@ -113,7 +144,6 @@ export function permissionsFor(id: Identity): NatsPermissions {
       };
     }
     case "kube-proxy": {
-      const node = id.node;
       return {
         pub: {
           allow: [

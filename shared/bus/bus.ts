@@ -106,6 +106,7 @@ export class Bus implements AsyncDisposable {
   readonly identity: string;
   readonly #subs = new Set<Subscription>();
   readonly #inflight = new Set<Promise<unknown>>();
+  readonly #onReconnect = new Set<() => void>();
   #connected = true;
 
   constructor(nc: NatsConnection, log: Logger, identity: string = DEFAULT_IDENTITY) {
@@ -144,6 +145,15 @@ export class Bus implements AsyncDisposable {
     return new Bus(nc, options.log.with({ conn: options.name }), identity);
   }
 
+  /**
+   * Calls `fn` after each reconnect: whatever was published while the connection was down (container
+   * events, say) was lost, and a listener can catch up. Returns the function that removes it.
+   */
+  onReconnect(fn: () => void): () => void {
+    this.#onReconnect.add(fn);
+    return () => this.#onReconnect.delete(fn);
+  }
+
   /** Whether the connection is up now (false between a disconnect and the reconnect). */
   get connected(): boolean {
     return this.#connected && !this.nc.isClosed();
@@ -159,6 +169,13 @@ export class Bus implements AsyncDisposable {
         case "reconnect":
           this.#connected = true;
           this.log.info("Reconnected to NATS", { server: s.server });
+          for (const fn of this.#onReconnect) {
+            try {
+              fn();
+            } catch (err) {
+              this.log.error("Reconnect listener failed", { error: err });
+            }
+          }
           break;
         case "error":
           this.log.error("NATS error", { error: s.error });

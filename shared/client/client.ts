@@ -22,6 +22,12 @@ export interface ApiClientOptions {
   timeoutMs?: number;
   /** Trace id to put on every request (one chain of work). */
   traceId?: string;
+  /**
+   * Whom the requests are made as (shared/auth/identity.ts): a process hosting many nodes asks as
+   * each node's kubelet over its one connection, which NATS lets publish for each of them.
+   * @default the bus's identity
+   */
+  caller?: string;
 }
 
 /** The result of a list: the items and the point from which a watch resumes. */
@@ -35,18 +41,21 @@ export interface ListResult<T> {
 /** A client of `kl.api.*`. */
 export class ApiClient {
   readonly bus: Bus;
+  /** Whom the requests are made as. */
+  readonly caller: string;
   readonly #timeoutMs: number;
   readonly #traceId?: string;
 
   constructor(bus: Bus, options: ApiClientOptions = {}) {
     this.bus = bus;
+    this.caller = options.caller ?? bus.identity;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#traceId = options.traceId;
   }
 
   /** A client whose requests carry `traceId`. */
   withTrace(traceId: string): ApiClient {
-    return new ApiClient(this.bus, { timeoutMs: this.#timeoutMs, traceId });
+    return new ApiClient(this.bus, { timeoutMs: this.#timeoutMs, traceId, caller: this.caller });
   }
 
   #req<T>(
@@ -55,7 +64,7 @@ export class ApiClient {
     body: unknown,
     schema: z.ZodType<T>,
   ) {
-    return this.bus.request(subjects.api(resource, verb, this.bus.identity), body, schema, {
+    return this.bus.request(subjects.api(resource, verb, this.caller), body, schema, {
       timeoutMs: this.#timeoutMs,
       traceId: this.#traceId,
     });
