@@ -133,11 +133,7 @@ function userClaims(perms: NatsPermissions): Partial<User> {
     allow: r.allow,
     deny: r.deny ?? [],
   });
-  return {
-    pub: rules(perms.pub),
-    sub: rules(perms.sub),
-    ...(perms.resp ? { resp: { max: 1, ttl: 0 } } : {}),
-  };
+  return { pub: rules(perms.pub), sub: rules(perms.sub) };
 }
 
 /**

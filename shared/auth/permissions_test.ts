@@ -42,7 +42,12 @@ Deno.test("each identity publishes and subscribes only where its role reaches", 
     ["state", "pub", "kl.watch.pods.node-1.default.web", true],
     ["admin", "pub", "kl.watch.pods.node-1.default.web", false],
     ["controllers", "pub", "kl.watch.pods.node-1.default.web", false],
-    ["kubelet@node-1", "pub", "$JS.API.CONSUMER.CREATE.KL_WATCH.oc_1.kl.watch.pods.node-1.>", true],
+    [
+      "kubelet@node-1",
+      "pub",
+      "$JS.API.CONSUMER.CREATE.KL_WATCH.oc_1.kl.watch.pods.node-1.>",
+      false,
+    ],
     [
       "kubelet@node-1",
       "pub",
@@ -68,6 +73,20 @@ Deno.test("each identity publishes and subscribes only where its role reaches", 
     ["admin", "pub", "kl.node.node-1.kubelet.exec", true],
     ["kube-proxy@node-1", "pub", "kl.node.node-1.proxy.connections", true],
     ["kube-proxy@node-1", "pub", "kl.node.node-2.proxy.connections", false],
+    // replies: an answering agent publishes only into the inboxes of those who may ask it
+    ["runtime@node-1", "pub", "_INBOX_kubelet@node-1.abc", true],
+    ["runtime@node-1", "pub", "_INBOX_kubelet@node-2.abc", false],
+    ["runtime@node-1", "pub", "_INBOX_admin.abc", false],
+    ["kubelet@node-1", "pub", "_INBOX_admin.abc", true],
+    ["kubelet@node-1", "pub", "_INBOX_state.abc", true],
+    ["kubelet@node-1", "pub", "_INBOX_kubelet@node-2.abc", false],
+    ["scheduler", "pub", "_INBOX_kubelet@node-1.abc", false],
+    ["state", "pub", "_INBOX_kubelet@node-1.abc", true],
+    ["state", "pub", "kl.node.node-1.cri.ExecSync", false],
+    ["state", "pub", "kl.node.node-1.cri.events", false],
+    ["state", "pub", "kl.api.pods.list.admin", false],
+    ["state", "pub", "kl.lab.kill-node", false],
+    ["state", "pub", "kl.node.node-1.kubelet.exec", true],
     ["bootstrap", "pub", "kl.bootstrap.node", true],
     ["bootstrap", "pub", "kl.api.pods.list.bootstrap", false],
   ];
@@ -76,10 +95,22 @@ Deno.test("each identity publishes and subscribes only where its role reaches", 
   }
 });
 
-Deno.test("only the agents that answer requests may reply", () => {
-  const resp = (i: string) => permissionsFor(parseIdentity(i)).resp;
-  assert.deepEqual(
-    ["state", "runtime@n", "kubelet@n", "admin", "scheduler", "kube-proxy@n", "tap"].map(resp),
-    [true, true, true, true, false, false, false],
-  );
+Deno.test("an agent answers into the inboxes of those who may ask it, and no other", () => {
+  const cases: [string, string, boolean][] = [
+    ["runtime@node-1", "_INBOX_kubelet@node-1.abc.1", true],
+    ["runtime@node-1", "_INBOX_kubelet@node-2.abc.1", false],
+    ["runtime@node-1", "_INBOX_admin.abc.1", false],
+    ["kubelet@node-1", "_INBOX_admin.abc.1", true],
+    ["kubelet@node-1", "_INBOX_state.abc.1", true],
+    ["kubelet@node-1", "_INBOX_kubelet@node-2.abc.1", false],
+    ["admin", "_INBOX_admin.abc.1", true],
+    ["admin", "_INBOX_kubelet@node-1.abc.1", false],
+    ["state", "_INBOX_kubelet@node-1.abc.1", true],
+    ["scheduler", "_INBOX_admin.abc.1", false],
+  ];
+  for (const [identity, subject, want] of cases) {
+    assert.equal(may(identity, "pub", subject), want, `${identity} pub ${subject}`);
+  }
+  const pool = permissionsFor(parseIdentity("runtime-pool@pool-1"), ["node-1", "node-2"]);
+  assert.ok(pool.pub.allow.includes("_INBOX_kubelet-pool@pool-1.>"));
 });
