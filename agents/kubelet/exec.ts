@@ -6,8 +6,7 @@
  */
 import type { z } from "zod";
 import { apiError } from "../../shared/api/errors.ts";
-import type { Bus } from "../../shared/bus/bus.ts";
-import { subjects } from "../../shared/bus/subjects.ts";
+import type { VerbHandler } from "../../shared/bus/bus.ts";
 import type { CriClient } from "../../shared/cri/client.ts";
 import { type KubeletExecReply, KubeletExecRequest } from "../../shared/cri/kubelet_api.ts";
 import { findPodContainer, type ServeLogsOptions } from "./logs.ts";
@@ -16,24 +15,19 @@ import { containerInstances, readPodState } from "./runtime_state.ts";
 /** How much longer than the command's own timeout the kubelet waits for the runtime's answer. */
 const EXEC_REPLY_MARGIN_MS = 10_000;
 
-/** Options for {@linkcode serveExec}. */
+/** Options for {@linkcode execVerb}. */
 export interface ServeExecOptions {
-  bus: Bus;
-  nodeName: string;
   cri: CriClient;
   /** The pod `namespace/name` on this node, from the kubelet's cache. */
   getPod: ServeLogsOptions["getPod"];
-  /** Ends the endpoint. */
-  signal: AbortSignal;
 }
 
-/** Answers `exec` requests until `signal` aborts; resolves then. */
-export function serveExec(options: ServeExecOptions): Promise<void> {
-  const { bus, nodeName, cri, getPod, signal } = options;
-  const sub = bus.serve(
-    subjects.kubelet(nodeName, "exec"),
-    KubeletExecRequest,
-    async (req: z.output<typeof KubeletExecRequest>): Promise<KubeletExecReply> => {
+/** The `exec` verb of the kubelet's endpoint (served with the others, kubelet.ts). */
+export function execVerb(options: ServeExecOptions): VerbHandler {
+  const { cri, getPod } = options;
+  return {
+    schema: KubeletExecRequest,
+    handler: async (req: z.output<typeof KubeletExecRequest>): Promise<KubeletExecReply> => {
       const { pod, container } = findPodContainer(getPod, req);
       const state = await readPodState(cri, pod.metadata.uid!);
       const running = containerInstances(state, container).find((c) =>
@@ -48,8 +42,5 @@ export function serveExec(options: ServeExecOptions): Promise<void> {
           : undefined,
       );
     },
-  );
-  if (signal.aborted) sub.unsubscribe();
-  signal.addEventListener("abort", () => sub.unsubscribe(), { once: true });
-  return sub.closed.then(() => {});
+  };
 }

@@ -33,8 +33,8 @@ import { memoryAvailable, nodePressure, type PressureMemory } from "./eviction.t
 import { ImageManager } from "./images.ts";
 import { canonicalJson } from "./labels.ts";
 import { LeaseController, nextLeaseRetryMs } from "./lease.ts";
-import { serveExec } from "./exec.ts";
-import { serveLogs } from "./logs.ts";
+import { execVerb } from "./exec.ts";
+import { logsVerb } from "./logs.ts";
 import {
   newNode,
   nodeAllocatable,
@@ -52,12 +52,21 @@ import { HandlerRunner } from "./prober/handlers.ts";
 import { ProbeManager } from "./prober/manager.ts";
 import { RuntimeManager } from "./runtime_manager.ts";
 import { isEmptyState, type PodRuntimeState, readPodState } from "./runtime_state.ts";
-import { serveStats } from "./stats.ts";
+import { statsVerb } from "./stats.ts";
 import { StatusManager } from "./status_manager.ts";
 import { podKillGracePeriod } from "./termination.ts";
 
 /** kubelet: housekeeping (cleanup of pods that are gone) runs every 2 s. */
 export const HOUSEKEEPING_PERIOD_MS = 2_000;
+
+/**
+ * How long the kubelet trusts the Node it last read or wrote before it reads it again. Kubernetes' kubelet
+ * reads its Node every nodeStatusUpdateFrequency (10 s, from the API server's cache); while its Lease is
+ * renewed nothing else changes the Node's conditions, so kubelab reads once a minute — and at once
+ * after a NATS reconnect, a lost write or the lab's pause-node, when the node lifecycle controller may
+ * have marked it Unknown.
+ */
+const NODE_REFRESH_MS = 60_000;
 
 /** Node resources the kubelet reports. */
 export interface KubeletCapacity {
@@ -153,9 +162,10 @@ export class Kubelet {
   /** When the node status was last written (nodeStatusReportFrequency). */
   #lastNodeReport?: number;
   readonly #loops: Promise<void>[] = [];
-  #logsSub?: Subscription;
-  readonly #faultSubs: Subscription[] = [];
+  readonly #faultSubs: Pick<Subscription, "unsubscribe">[] = [];
   #node?: Node;
+  /** When {@linkcode #node} was last read or written: older than NODE_REFRESH_MS, it is read again. */
+  #nodeReadAt = -Infinity;
   #runtimeName = "unknown";
   #runtimeVersion = "unknown://unknown";
 
@@ -241,10 +251,12 @@ export class Kubelet {
       owner: () => this.#nodeOwner(),
       paused: () => this.#heartbeatPaused,
     });
+    // Live: a subscription to the node's own watch subjects, no JetStream consumer per kubelet.
     this.#informer = new Informer<Pod>({
       client,
       resource: "pods",
       nodeName: options.nodeName,
+      live: true,
       log: this.#log,
       signal,
       onEvent: (type, pod, old) => this.#onPodEvent(type, pod, old),
@@ -276,33 +288,29 @@ export class Kubelet {
     this.#loops.push(
       this.#every(this.#opts.timing.nodeStatusUpdateMs, () => this.#updateNodeStatus()),
     );
-    this.#logsSub = serveLogs({
-      bus: client.bus,
-      nodeName: this.#opts.nodeName,
-      cri,
-      getPod: (ns, name) => this.#informer.get(`${ns}/${name}`),
+    // One subscription for every verb of the node's kubelet (`kl.node.<node>.kubelet.*`).
+    const getPod = (ns: string, name: string) => this.#informer.get(`${ns}/${name}`);
+    const heartbeats = (paused: boolean) => ({
+      schema: z.unknown(),
+      handler: () => {
+        this.#heartbeatPaused = paused;
+        this.#nodeReadAt = -Infinity; // the node lifecycle controller may have marked it since
+        this.#log.warn(paused ? "Heartbeats paused (lab fault)" : "Heartbeats resumed");
+        return { node: this.#opts.nodeName, paused };
+      },
     });
-    this.#loops.push(
-      serveExec({
-        bus: client.bus,
-        nodeName: this.#opts.nodeName,
-        cri,
-        signal,
-        getPod: (ns, name) => this.#informer.get(`${ns}/${name}`),
+    this.#faultSubs.push(
+      client.bus.serveVerbs(subjects.kubeletAll(this.#opts.nodeName), {
+        logs: logsVerb({ bus: client.bus, cri, getPod }),
+        exec: execVerb({ cri, getPod }),
+        stats: statsVerb({ bus: client.bus, nodeName: this.#opts.nodeName, cri, clock }),
+        pause: heartbeats(true),
+        resume: heartbeats(false),
       }),
     );
-    this.#loops.push(
-      serveStats({ bus: client.bus, nodeName: this.#opts.nodeName, cri, clock, signal }),
-    );
-    for (const [verb, paused] of [["pause", true], ["resume", false]] as const) {
-      this.#faultSubs.push(
-        client.bus.serve(subjects.kubelet(this.#opts.nodeName, verb), z.unknown(), () => {
-          this.#heartbeatPaused = paused;
-          this.#log.warn(paused ? "Heartbeats paused (lab fault)" : "Heartbeats resumed");
-          return { node: this.#opts.nodeName, paused };
-        }),
-      );
-    }
+    this.#faultSubs.push({
+      unsubscribe: client.bus.onReconnect(() => this.#nodeReadAt = -Infinity),
+    });
     this.#status.start();
     await this.#informer.start();
     this.#pleg.start();
@@ -313,7 +321,6 @@ export class Kubelet {
   /** Stops every loop and waits for running syncs and writes. Runtime objects stay as they are. */
   async stop(): Promise<void> {
     this.#controller.abort();
-    this.#logsSub?.unsubscribe();
     for (const sub of this.#faultSubs) sub.unsubscribe();
     await this.#pleg.stop();
     await this.#workers.stop();
@@ -427,15 +434,20 @@ export class Kubelet {
     const health = await this.#runtimeHealth();
     const pressure = await this.#observePressure();
     for (let attempt = 0; attempt < 5; attempt++) {
-      let node: Node;
-      try {
-        node = await client.get<Node>("nodes", undefined, this.#opts.nodeName);
-      } catch (err) {
-        if (err instanceof ApiError && err.code === 404) {
-          const before = await this.#registerNode();
-          return await this.#recordNodeConditionEvents(before, this.#node?.status);
+      // The Node as last read or written: while nothing else can have changed its status (a live
+      // Lease keeps the node lifecycle controller away), it is compared without asking the API.
+      let node = this.#node;
+      if (!node || clock.now() - this.#nodeReadAt >= NODE_REFRESH_MS) {
+        try {
+          node = this.#node = await client.get<Node>("nodes", undefined, this.#opts.nodeName);
+          this.#nodeReadAt = clock.now();
+        } catch (err) {
+          if (err instanceof ApiError && err.code === 404) {
+            const before = await this.#registerNode();
+            return await this.#recordNodeConditionEvents(before, this.#node?.status);
+          }
+          throw err;
         }
-        throw err;
       }
       const now = clock.now();
       const status = nodeStatus(this.#config, health, node.status, now, pressure);
@@ -452,8 +464,12 @@ export class Kubelet {
       }
       try {
         this.#node = await client.updateStatus<Node>("nodes", { ...node, status });
+        this.#nodeReadAt = clock.now();
       } catch (err) {
-        if (err instanceof ApiError && err.code === 409) continue;
+        if (err instanceof ApiError && (err.code === 409 || err.code === 404)) {
+          this.#nodeReadAt = -Infinity; // read it afresh
+          continue;
+        }
         throw err;
       }
       this.#lastNodeReport = now;
@@ -680,10 +696,11 @@ export class Kubelet {
    * HandlePodCleanups: the runtime's pods the API no longer has go to their workers, which stop and
    * remove them. What the runtime holds is the PLEG's (from its relists and events): no request.
    */
-  async #housekeeping(): Promise<void> {
+  #housekeeping(): Promise<void> {
     for (const uid of this.#pleg.runtimePods) {
       if (!this.#pods.has(uid)) this.#workers.enqueue(uid);
     }
+    return Promise.resolve();
   }
 
   /** Runs `fn` every `ms` until the kubelet stops; failures are logged. */

@@ -5,22 +5,19 @@
  * reply and gets only the lines written since, until `running` is false.
  * @module
  */
-import type { Subscription } from "@nats-io/nats-core";
 import type { Pod } from "../../shared/api/core.ts";
 import { apiError, notFound } from "../../shared/api/errors.ts";
-import type { Bus } from "../../shared/bus/bus.ts";
+import type { Bus, VerbHandler } from "../../shared/bus/bus.ts";
 import { maxMessageBytes } from "../../shared/bus/payload.ts";
-import { subjects } from "../../shared/bus/subjects.ts";
 import type { CriClient } from "../../shared/cri/client.ts";
 import { type KubeletLogsReply, KubeletLogsRequest } from "../../shared/cri/kubelet_api.ts";
 import type { z } from "zod";
 import { goList } from "./format.ts";
 import { containerInstances, readPodState } from "./runtime_state.ts";
 
-/** Options for {@linkcode serveLogs}. */
+/** Options for {@linkcode logsVerb}. */
 export interface ServeLogsOptions {
   bus: Bus;
-  nodeName: string;
   cri: CriClient;
   /** The pod `namespace/name` on this node, from the kubelet's cache. */
   getPod: (namespace: string, name: string) => Pod | undefined;
@@ -52,13 +49,12 @@ export function findPodContainer(
   return { pod, container };
 }
 
-/** Answers `logs` requests until the subscription is ended. */
-export function serveLogs(options: ServeLogsOptions): Subscription {
-  const { bus, nodeName, cri, getPod } = options;
-  return bus.serve(
-    subjects.kubelet(nodeName, "logs"),
-    KubeletLogsRequest,
-    async (req: z.output<typeof KubeletLogsRequest>): Promise<KubeletLogsReply> => {
+/** The `logs` verb of the kubelet's endpoint (served with the others, kubelet.ts). */
+export function logsVerb(options: ServeLogsOptions): VerbHandler {
+  const { bus, cri, getPod } = options;
+  return {
+    schema: KubeletLogsRequest,
+    handler: async (req: z.output<typeof KubeletLogsRequest>): Promise<KubeletLogsReply> => {
       const { pod, container } = findPodContainer(getPod, req);
       const state = await readPodState(cri, pod.metadata.uid!);
       const instances = containerInstances(state, container);
@@ -86,5 +82,5 @@ export function serveLogs(options: ServeLogsOptions): Subscription {
       });
       return { lines, containerId: instance.id, nextLine, running };
     },
-  );
+  };
 }

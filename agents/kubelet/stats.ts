@@ -7,7 +7,7 @@
  * @module
  */
 import type { z } from "zod";
-import type { Bus } from "../../shared/bus/bus.ts";
+import type { Bus, VerbHandler } from "../../shared/bus/bus.ts";
 import { ListPager } from "../../shared/bus/pager.ts";
 import { maxMessageBytes } from "../../shared/bus/payload.ts";
 import { subjects } from "../../shared/bus/subjects.ts";
@@ -33,8 +33,6 @@ export interface ServeStatsOptions {
   nodeName: string;
   cri: Pick<CriClient, "listContainerStats" | "listContainers">;
   clock: Clock;
-  /** Ends the endpoint. */
-  signal: AbortSignal;
 }
 
 function zero(): ResourceUsage {
@@ -93,9 +91,9 @@ export function summarizeStats(
   return { node, pods: sorted, timestamp: new Date(now).toISOString() };
 }
 
-/** Answers `stats` requests until `signal` aborts; resolves then. */
-export function serveStats(options: ServeStatsOptions): Promise<void> {
-  const { bus, nodeName, cri, clock, signal } = options;
+/** The `stats` verb of the kubelet's endpoint (served with the others, kubelet.ts). */
+export function statsVerb(options: ServeStatsOptions): VerbHandler {
+  const { bus, nodeName, cri, clock } = options;
   const subject = subjects.kubelet(nodeName, "stats");
   const pager = new ListPager<"pods", KubeletStatsReply>({
     key: "pods",
@@ -110,17 +108,13 @@ export function serveStats(options: ServeStatsOptions): Promise<void> {
     ]);
     return summarizeStats(nodeName, stats, new Set(containers.map((c) => c.id)), clock.now());
   };
-  const sub = bus.serve(
-    subject,
-    KubeletStatsRequest,
-    async (req: z.output<typeof KubeletStatsRequest>): Promise<KubeletStatsReply> => {
+  return {
+    schema: KubeletStatsRequest,
+    handler: async (req: z.output<typeof KubeletStatsRequest>): Promise<KubeletStatsReply> => {
       const page = req.continue
         ? pager.resume(req.continue, req.limit)
         : pager.start(await summary(), req.limit);
       return page.continue ? { ...page.list, continue: page.continue } : page.list;
     },
-  );
-  if (signal.aborted) sub.unsubscribe();
-  signal.addEventListener("abort", () => sub.unsubscribe(), { once: true });
-  return sub.closed.then(() => {});
+  };
 }

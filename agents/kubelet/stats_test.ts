@@ -8,7 +8,7 @@ import type { Container, ContainerStats } from "../../shared/cri/api.ts";
 import { KubeletStatsReply } from "../../shared/cri/kubelet_api.ts";
 import { Logger } from "../../shared/log.ts";
 import { startNatsServer } from "../../shared/nats_server.ts";
-import { serveStats, summarizeStats } from "./stats.ts";
+import { statsVerb, summarizeStats } from "./stats.ts";
 
 function stats(
   id: string,
@@ -86,13 +86,8 @@ Deno.test("the stats endpoint answers a node too large for one message in pages 
     listContainers: () =>
       Promise.resolve({ containers: all.map((s) => ({ id: s.attributes.id }) as Container) }),
   };
-  const controller = new AbortController();
-  const served = serveStats({
-    bus,
-    nodeName: "n1",
-    cri,
-    clock: new ManualClock(),
-    signal: controller.signal,
+  const served = bus.serveVerbs(subjects.kubeletAll("n1"), {
+    stats: statsVerb({ bus, nodeName: "n1", cri, clock: new ManualClock() }),
   });
   await bus.flush();
   const subject = subjects.kubelet("n1", "stats");
@@ -110,6 +105,5 @@ Deno.test("the stats endpoint answers a node too large for one message in pages 
     Array.from({ length: 30 }, (_, i) => `pod-${String(i).padStart(2, "0")}`),
   );
   assert.equal(whole.pods.flatMap((p) => p.containers).length, 300);
-  controller.abort();
-  await served;
+  served.unsubscribe();
 });

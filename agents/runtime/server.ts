@@ -65,13 +65,13 @@ export class RuntimeServer {
   /** Subscribes to every CRI subject of the node and starts forwarding events. */
   async start(): Promise<void> {
     const { bus, nodeName, backend, log } = this.#opts;
-    for (const method of CRI_METHODS) {
-      this.#subs.push(bus.serve(
-        subjects.cri(nodeName, method),
-        CRI[method].request as unknown as z.ZodType<CriParsedRequest<CriMethod>>,
-        (req) => this.#dispatch(method, req),
-      ));
-    }
+    // One subscription for every method (`kl.node.<node>.cri.*`): a pool of a thousand runtimes
+    // holds a thousand, not twenty thousand.
+    const verbs = Object.fromEntries(CRI_METHODS.map((method) => [method, {
+      schema: CRI[method].request as unknown as z.ZodType<CriParsedRequest<CriMethod>>,
+      handler: (req: CriParsedRequest<CriMethod>) => this.#dispatch(method, req),
+    }]));
+    this.#subs.push(bus.serveVerbs(subjects.criAll(nodeName), verbs));
     const eventSubject = subjects.criEvents(nodeName);
     this.#unwatch = backend.watchEvents((ev) => {
       log.debug("Container event", { type: ev.type, container: ev.containerId.slice(0, 13) });

@@ -24,6 +24,22 @@ import type { Logger } from "../log.ts";
 import { formatBytes, maxPayload } from "./payload.ts";
 import { STATUS_HEADER, TRACE_HEADER } from "./subjects.ts";
 
+/**
+ * `@nats-io/transport-node` takes its listeners off a socket when it closes the connection (the server
+ * refused the credentials, or went away); under Deno a reset that arrives after that is emitted with
+ * no listener and would end the process. NATS is done with such a socket (it reconnects, or the
+ * connect has already failed), so the reset is dropped here. Our processes use `node:net` only
+ * through NATS: anything else is left to end the process as it would.
+ */
+function dropResetOfClosedNatsSocket(e: ErrorEvent): void {
+  const err = e.error as { code?: unknown; syscall?: unknown; stack?: unknown } | undefined;
+  if (
+    err?.code === "ECONNRESET" && err.syscall === "read" &&
+    String(err.stack).includes("onStreamRead")
+  ) e.preventDefault();
+}
+globalThis.addEventListener("error", dropResetOfClosedNatsSocket);
+
 /** What a handler learns about the message it got. */
 export interface MsgContext {
   subject: string;
@@ -70,6 +86,14 @@ export class BusError extends Error {
   }
 }
 
+/** One verb of {@linkcode Bus.serveVerbs}: how its request is validated and what answers it. */
+export interface VerbHandler {
+  // deno-lint-ignore no-explicit-any
+  schema: z.ZodType<any>;
+  // deno-lint-ignore no-explicit-any
+  handler: (data: any, ctx: MsgContext) => unknown | Promise<unknown>;
+}
+
 /** Options for publishing. */
 export interface PublishOptions {
   traceId?: string;
@@ -107,6 +131,7 @@ export class Bus implements AsyncDisposable {
   readonly #subs = new Set<Subscription>();
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #onReconnect = new Set<() => void>();
+  readonly #onSlowConsumer = new Map<Subscription, () => void>();
   #connected = true;
 
   constructor(nc: NatsConnection, log: Logger, identity: string = DEFAULT_IDENTITY) {
@@ -154,6 +179,15 @@ export class Bus implements AsyncDisposable {
     return () => this.#onReconnect.delete(fn);
   }
 
+  /**
+   * Calls `fn` when the server reports `sub` too slow (and drops its messages). Returns the function
+   * that removes it.
+   */
+  onSlowConsumer(sub: Subscription, fn: () => void): () => void {
+    this.#onSlowConsumer.set(sub, fn);
+    return () => this.#onSlowConsumer.delete(sub);
+  }
+
   /** Whether the connection is up now (false between a disconnect and the reconnect). */
   get connected(): boolean {
     return this.#connected && !this.nc.isClosed();
@@ -182,6 +216,7 @@ export class Bus implements AsyncDisposable {
           break;
         case "slowConsumer":
           this.log.warn("Slow consumer", { subject: s.sub.getSubject() });
+          this.#onSlowConsumer.get(s.sub)?.();
           break;
       }
     }
@@ -240,18 +275,50 @@ export class Bus implements AsyncDisposable {
     handler: (data: T, ctx: MsgContext) => unknown | Promise<unknown>,
     opts: { queue?: string } = {},
   ): Subscription {
+    return this.#serve(subject, () => ({ schema, handler }), opts);
+  }
+
+  /**
+   * Answers requests on `prefix.*` with one subscription, dispatching on the last token: the verbs of a
+   * node's runtime or kubelet (`kl.node.node-1.cri.*`), so that a process hosting a thousand nodes holds
+   * a thousand subscriptions, not twenty thousand. A message for a verb not in `verbs` that asks for an
+   * answer gets 404; one that does not (the runtime's own published events) is ignored.
+   */
+  serveVerbs(
+    subject: string,
+    verbs: Record<string, VerbHandler>,
+    opts: { queue?: string } = {},
+  ): Subscription {
+    return this.#serve(
+      subject,
+      (msg) => verbs[msg.subject.slice(msg.subject.lastIndexOf(".") + 1)],
+      opts,
+    );
+  }
+
+  #serve(
+    subject: string,
+    route: (msg: Msg) => VerbHandler | undefined,
+    opts: { queue?: string },
+  ): Subscription {
     const sub = this.nc.subscribe(subject, { queue: opts.queue });
     this.#subs.add(sub);
     const loop = async () => {
       for await (const msg of sub) {
-        const parsed = this.#parse(msg, schema);
+        const verb = route(msg);
+        if (!verb) {
+          const traceId = msg.headers?.get(TRACE_HEADER) || newTraceId();
+          this.#replyError(msg, apiError("NotFound", `Nothing answers ${msg.subject}`), traceId);
+          continue;
+        }
+        const parsed = this.#parse(msg, verb.schema);
         if (!parsed.ok) {
           this.#replyError(msg, apiError("BadRequest", parsed.error), parsed.traceId);
           continue;
         }
         this.#track((async () => {
           try {
-            const result = await handler(parsed.data, parsed.ctx);
+            const result = await verb.handler(parsed.data, parsed.ctx);
             this.#reply(msg, result, parsed.ctx.traceId);
           } catch (err) {
             const apiErr = err instanceof ApiError ? err : apiError(

@@ -117,6 +117,88 @@ function parseEvent<T>(
   return { type: ev.data.type, object: ev.data.object as T, seq: m.seq };
 }
 
+/** Options for {@linkcode liveWatch}. */
+export interface LiveWatchOptions {
+  namespace?: string;
+  /** Pods only: narrow by node. */
+  nodeName?: string;
+  signal: AbortSignal;
+  log: Logger;
+}
+
+/** An event off a live watch, with its resourceVersion (the KV revision). */
+export interface LiveEvent<T> {
+  type: WatchEventType;
+  object: T;
+  revision: number;
+}
+
+/**
+ * The watch events of `resource` as they are published, from a plain NATS subscription to their
+ * subjects: the state service's publishes to the `KL_WATCH` stream reach core subscribers too, routed by
+ * subject alone — no JetStream consumer, so thousands of kubelets cost the server nothing while idle.
+ * Subscribe before listing: events queue until read, and the caller skips those at or before the
+ * list's resourceVersion. NATS delivers in order while connected; what is published while the connection
+ * is down is lost, so the iterator ends with an error after a reconnect (and when the server cut the
+ * subscriber off as too slow), and the caller relists.
+ */
+export function liveWatch<T extends KubeObject>(
+  bus: Bus,
+  resource: string,
+  opts: LiveWatchOptions,
+): AsyncIterable<LiveEvent<T>> & { close(): void } {
+  const info = findResource(resource);
+  if (!info) throw new TypeError(`Unknown resource "${resource}"`);
+  const sub = bus.nc.subscribe(subjects.watchFilter(resource, opts));
+  let lost: string | undefined;
+  const end = (why: string) => {
+    lost ??= why;
+    sub.unsubscribe();
+  };
+  const offReconnect = bus.onReconnect(() => end("the connection to NATS was lost"));
+  const offSlow = bus.onSlowConsumer(sub, () => end("NATS dropped events for a slow consumer"));
+  const onAbort = () => sub.unsubscribe();
+  opts.signal.addEventListener("abort", onAbort, { once: true });
+  const close = () => {
+    offReconnect();
+    offSlow();
+    opts.signal.removeEventListener("abort", onAbort);
+    sub.unsubscribe();
+  };
+  return {
+    close,
+    async *[Symbol.asyncIterator]() {
+      try {
+        for await (const m of sub) {
+          const revision = parseRevisionHeader(m.headers?.get(REVISION_HEADER));
+          if (revision === undefined) {
+            opts.log.warn(`Dropped a watch event without a valid ${REVISION_HEADER} header`, {
+              subject: m.subject,
+            });
+            continue;
+          }
+          let raw: unknown;
+          try {
+            raw = m.json();
+          } catch {
+            opts.log.warn("Dropped malformed watch event", { subject: m.subject });
+            continue;
+          }
+          const ev = WatchEvent.safeParse(raw);
+          if (!ev.success || !info.schema.safeParse(ev.data.object).success) {
+            opts.log.warn("Dropped invalid watch event", { subject: m.subject });
+            continue;
+          }
+          yield { type: ev.data.type, object: ev.data.object as T, revision };
+        }
+        if (lost && !opts.signal.aborted) throw new Error(`Watch interrupted: ${lost}`);
+      } finally {
+        close();
+      }
+    },
+  };
+}
+
 /** Options for {@linkcode Informer}. */
 export interface InformerOptions<T extends KubeObject> {
   client: ApiClient;
@@ -132,6 +214,12 @@ export interface InformerOptions<T extends KubeObject> {
   onSync?: () => void | Promise<void>;
   log: Logger;
   signal: AbortSignal;
+  /**
+   * Watch with a plain NATS subscription ({@linkcode liveWatch}) instead of a JetStream consumer, and
+   * relist after a reconnect: what a kubelet does, so that thousands of them cost the bus nothing
+   * while idle. @default false
+   */
+  live?: boolean;
 }
 
 /**
@@ -184,25 +272,45 @@ export class Informer<T extends KubeObject> {
           this.#opts.fieldSelector,
           this.#opts.nodeName !== undefined ? `spec.nodeName=${this.#opts.nodeName}` : undefined,
         ].filter(Boolean).join(",") || undefined;
-        const listed = await this.#opts.client.list<T>(this.#opts.resource, {
-          namespace: this.#opts.namespace,
-          labelSelector: this.#opts.labelSelector,
-          fieldSelector,
-        });
-        await this.#replace(listed.items);
-        this.#synced();
-        await this.#opts.onSync?.();
-        delay = 200;
-        for await (
-          const ev of watchStream<T>(this.#opts.client.bus, this.#opts.resource, {
+        // A live watch subscribes before listing, so nothing published in between is missed.
+        const live = this.#opts.live
+          ? liveWatch<T>(this.#opts.client.bus, this.#opts.resource, {
             namespace: this.#opts.namespace,
             nodeName: this.#opts.nodeName,
-            afterSeq: listed.watchSeq,
             signal,
             log,
           })
-        ) {
-          await this.#apply(ev.type, ev.object, matches);
+          : undefined;
+        try {
+          const listed = await this.#opts.client.list<T>(this.#opts.resource, {
+            namespace: this.#opts.namespace,
+            labelSelector: this.#opts.labelSelector,
+            fieldSelector,
+          });
+          await this.#replace(listed.items);
+          this.#synced();
+          await this.#opts.onSync?.();
+          delay = 200;
+          if (live) {
+            const listedAt = Number(listed.resourceVersion);
+            for await (const ev of live) {
+              if (ev.revision > listedAt) await this.#apply(ev.type, ev.object, matches);
+            }
+            continue;
+          }
+          for await (
+            const ev of watchStream<T>(this.#opts.client.bus, this.#opts.resource, {
+              namespace: this.#opts.namespace,
+              nodeName: this.#opts.nodeName,
+              afterSeq: listed.watchSeq,
+              signal,
+              log,
+            })
+          ) {
+            await this.#apply(ev.type, ev.object, matches);
+          }
+        } finally {
+          live?.close();
         }
       } catch (err) {
         if (signal.aborted) break;
