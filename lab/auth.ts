@@ -14,8 +14,11 @@ export interface LabAuth {
   /** nats-server's configuration file. */
   configFile: string;
   keys: LabKeys;
-  /** Mints (or re-mints) the credentials of `identity`; resolves with the file's path. */
-  creds(identity: string): Promise<string>;
+  /**
+   * Mints (or re-mints) the credentials of `identity` (a pool's for its `nodes`); resolves with the
+   * file's path.
+   */
+  creds(identity: string, nodes?: readonly string[]): Promise<string>;
 }
 
 /** Reads or creates the keys of the lab in `dir`, and writes nats-server's configuration. */
@@ -39,9 +42,9 @@ export async function prepareAuth(dir: string): Promise<LabAuth> {
   return {
     configFile,
     keys,
-    async creds(identity) {
+    async creds(identity, nodes) {
       const path = `${authDir}/creds/${identityToken(identity)}.creds`;
-      await Deno.writeTextFile(path, await mintCreds(signer, identity), { mode: 0o600 });
+      await Deno.writeTextFile(path, await mintCreds(signer, identity, nodes), { mode: 0o600 });
       return path;
     },
   };

@@ -18,7 +18,13 @@ import type { Node } from "../shared/api/core.ts";
 import { Bus } from "../shared/bus/bus.ts";
 import { subjects } from "../shared/bus/subjects.ts";
 import { ApiClient } from "../shared/client/client.ts";
-import { LabNodeReply, LabNodeRequest } from "../shared/client/lab.ts";
+import {
+  LabNodeReply,
+  LabNodeRequest,
+  LabNodesReply,
+  LabNodesRequest,
+} from "../shared/client/lab.ts";
+import { ipToNumber, numberToIp } from "../shared/net/cidr.ts";
 import { type Clock, RealClock } from "../shared/clock.ts";
 import { Logger } from "../shared/log.ts";
 import { freePort, natsServerArgs, natsServerMissing, waitForPort } from "../shared/nats_server.ts";
@@ -26,7 +32,14 @@ import { timingProfile } from "../shared/timing.ts";
 import { prepareAuth } from "./auth.ts";
 import { ensureLabCredentials, stateEnv } from "./http_credentials.ts";
 import { renderKubeconfig } from "./kubeconfig.ts";
-import { NODE_AGENTS, type NodeAgent, type NodeHandle, type NodeSpec, startNode } from "./node.ts";
+import {
+  NODE_AGENTS,
+  type NodeAgent,
+  type NodeGroup,
+  type NodeHandle,
+  type NodeSpec,
+  startNodes,
+} from "./node.ts";
 import { spawnAgent, spawnProcess } from "./processes.ts";
 import { type ChildProcess, Supervisor } from "./supervisor.ts";
 
@@ -36,6 +49,13 @@ export interface ClusterOptions {
   dir: string;
   /** Worker nodes, `node-1` … `node-N`. @default 3 */
   nodes?: number;
+  /**
+   * Up to this many nodes, each node gets processes of its own (the architecture stays visible); past
+   * it, nodes are hosted in pools of `nodesPerPool`. @default 20
+   */
+  poolThreshold?: number;
+  /** Nodes per pool. @default 250 */
+  nodesPerPool?: number;
   /** Timing profile. @default "default" */
   profile?: string;
   /** Every node's runtime backend. @default "fake" */
@@ -76,22 +96,68 @@ export interface LabInfo {
 export interface Cluster extends AsyncDisposable {
   readonly info: LabInfo;
   readonly supervisor: Supervisor;
-  /** A node by name; throws a 404 ApiError naming the lab's nodes when there is none. */
+  /**
+   * A node's processes (or a pool's, by the pool's name); throws a 404 ApiError naming the lab's nodes
+   * when there is none, or a 409 for a node hosted in a pool (its pool is the unit).
+   */
   node(name: string): NodeHandle;
+  /** Adds `count` nodes (their own processes, or new pools in a pooled lab); their names. */
+  addNodes(count: number): Promise<string[]>;
+  /**
+   * Removes the last `count` nodes: stops their processes and deletes them from the API (their pods
+   * go as Kubernetes does for a deleted node). Pools go whole; their names.
+   */
+  removeNodes(count: number): Promise<string[]>;
   /** Resolves once every node is Ready; rejects after `timeoutMs` or when `signal` aborts. */
   waitReady(options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<void>;
   /** Stops everything in order; the store stays for the next start. */
   stop(): Promise<void>;
 }
 
-/** The address of node N: its own loopback address on Linux (127.1.0.N), else 127.0.0.1. */
+/**
+ * The address of node N: its own loopback address on Linux (127.1.0.N, counting on past 255: node 256
+ * is 127.1.1.0), else 127.0.0.1.
+ */
 export function nodeAddress(n: number): string {
-  return Deno.build.os === "linux" ? `127.1.0.${n}` : "127.0.0.1";
+  return Deno.build.os === "linux" ? numberToIp(ipToNumber("127.1.0.0") + n) : "127.0.0.1";
+}
+
+/**
+ * The pod CIDR of node N: 10.244.N.0/24 up to node 254, as kubeadm's 10.244.0.0/16 gives; a bigger lab
+ * takes /24s from 10.128.0.0/9 (10.<128 + N/256>.<N % 256>.0/24), clear of the services' 10.96.0.0/16.
+ */
+export function nodePodCIDR(n: number): string {
+  if (n <= 254) return `10.244.${n}.0/24`;
+  return `${numberToIp(ipToNumber("10.128.0.0") + n * 256)}/24`;
 }
 
 /** Node N of the local lab. */
 export function localNode(n: number): NodeSpec {
-  return { name: `node-${n}`, address: nodeAddress(n), podCIDR: `10.244.${n}.0/24` };
+  return { name: `node-${n}`, address: nodeAddress(n), podCIDR: nodePodCIDR(n) };
+}
+
+/**
+ * How nodes `from`…`from + count - 1` are run: each its own processes while the lab stays small, else
+ * in pools of `perPool` named `pool-<k>` from `firstPool`.
+ */
+export function groupNodes(
+  from: number,
+  count: number,
+  pooled: boolean,
+  perPool: number,
+  firstPool: number,
+): NodeGroup[] {
+  const specs = Array.from({ length: count }, (_, i) => localNode(from + i));
+  if (!pooled) return specs.map((spec) => ({ name: spec.name, nodes: [spec], pooled: false }));
+  const groups: NodeGroup[] = [];
+  for (let i = 0; i < specs.length; i += perPool) {
+    groups.push({
+      name: `pool-${firstPool + groups.length}`,
+      nodes: specs.slice(i, i + perPool),
+      pooled: true,
+    });
+  }
+  return groups;
 }
 
 /**
@@ -129,7 +195,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const monitorPort = pickPort(options.monitorPort ?? 8222);
   const natsUrl = `nats://127.0.0.1:${port}`;
   const httpAddr = `127.0.0.1:${httpPort}`;
-  const specs = Array.from({ length: options.nodes ?? 3 }, (_, i) => localNode(i + 1));
+  const nodeCount = options.nodes ?? 3;
+  const perPool = options.nodesPerPool ?? 250;
+  const pooled = nodeCount > (options.poolThreshold ?? 20);
   // Every process gets credentials of its own identity; nats-server trusts only the lab's keys.
   const auth = await prepareAuth(dir);
   // The HTTP API: a bearer token and TLS (kubectl sends a token only over TLS), kept across starts.
@@ -153,7 +221,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     monitorUrl: `http://127.0.0.1:${monitorPort}`,
     dir,
     profile,
-    nodes: specs.map((s) => s.name),
+    nodes: [],
     pid: Deno.pid,
   };
 
@@ -237,39 +305,111 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   await agent("state", { KUBELAB_HTTP_ADDR: httpAddr, ...stateEnv(http) });
   await agent("scheduler");
   await agent("controllers");
-  const nodes = new Map<string, NodeHandle>();
-  for (const spec of specs) {
-    const creds: Partial<Record<NodeAgent, string>> = {};
-    for (const a of NODE_AGENTS) creds[a] = await auth.creds(`${a}@${spec.name}`);
-    nodes.set(
-      spec.name,
-      startNode(spec, {
-        supervisor,
-        env: { ...env, KUBELAB_RUNTIME: options.runtime ?? "fake" },
-        creds,
-        logDir: `${dir}/logs`,
-        detached: true,
-        onStart: writePid,
-      }),
-    );
-  }
-
   const bus = await Bus.connect({
     servers: natsUrl,
     name: "lab",
     log,
     creds: await Deno.readTextFile(info.credsFile),
   });
+  const client = new ApiClient(bus);
+
+  // Nodes, in groups: a node with processes of its own, or a pool hosting many.
+  const groups = new Map<string, NodeHandle>();
+  let nextNode = 1;
+  let nextPool = 1;
+  const startGroup = async (group: NodeGroup) => {
+    const creds: Partial<Record<NodeAgent, string>> = {};
+    for (const a of NODE_AGENTS) {
+      creds[a] = group.pooled
+        ? await auth.creds(`${a}-pool@${group.name}`, group.nodes.map((n) => n.name))
+        : await auth.creds(`${a}@${group.name}`);
+    }
+    groups.set(
+      group.name,
+      await startNodes(group, {
+        supervisor,
+        env: { ...env, KUBELAB_RUNTIME: options.runtime ?? "fake" },
+        creds,
+        logDir: `${dir}/logs`,
+        runDir: `${dir}/run`,
+        detached: true,
+        onStart: writePid,
+      }),
+    );
+  };
+  const nodeNames = () => [...groups.values()].flatMap((g) => g.group.nodes.map((n) => n.name));
+  const saveInfo = () => {
+    info.nodes = nodeNames();
+    return Deno.writeTextFile(`${dir}/lab.json`, JSON.stringify(info, null, 2) + "\n");
+  };
+  const addNodes = async (count: number): Promise<string[]> => {
+    const pool = pooled || nodeNames().length + count > (options.poolThreshold ?? 20);
+    const added = groupNodes(nextNode, count, pool, perPool, nextPool);
+    nextNode += count;
+    if (pool) nextPool += added.length;
+    for (const group of added) await startGroup(group);
+    await saveInfo();
+    return added.flatMap((g) => g.nodes.map((n) => n.name));
+  };
+  await addNodes(nodeCount);
+
   const node = (name: string): NodeHandle => {
-    const handle = nodes.get(name);
-    if (!handle) {
+    const handle = groups.get(name);
+    if (handle) return handle;
+    const pool = [...groups.values()].find((g) => g.group.nodes.some((n) => n.name === name));
+    if (pool) {
       throw apiError(
-        "NotFound",
-        `node "${name}" is not one of this lab's: ${[...nodes.keys()].join(", ")}`,
+        "Conflict",
+        `node "${name}" is hosted in pool "${pool.group.name}" with ${
+          pool.group.nodes.length - 1
+        } other nodes: kill or restore "${pool.group.name}", which fails them all`,
       );
     }
-    return handle;
+    const names = nodeNames();
+    throw apiError(
+      "NotFound",
+      `node "${name}" is not one of this lab's: ${names.slice(0, 10).join(", ")}${
+        names.length > 10 ? `, … (${names.length})` : ""
+      }`,
+    );
   };
+  const removeNodes = async (count: number): Promise<string[]> => {
+    const last = [...groups.values()].reverse();
+    const gone: NodeHandle[] = [];
+    let left = count;
+    for (const g of last) {
+      if (left <= 0) break;
+      if (g.group.nodes.length > left) {
+        throw apiError(
+          "BadRequest",
+          `the last ${
+            g.group.pooled ? "pool" : "node"
+          } "${g.group.name}" has ${g.group.nodes.length} ` +
+            `nodes: remove-nodes removes whole pools (ask for ${
+              count - left + g.group.nodes.length
+            })`,
+        );
+      }
+      gone.push(g);
+      left -= g.group.nodes.length;
+    }
+    const names: string[] = [];
+    for (const g of gone) {
+      await g.stop();
+      groups.delete(g.group.name);
+      for (const n of g.group.nodes) {
+        names.push(n.name);
+        // Deleted from the API as a machine taken out of a cluster: the pod GC deletes its pods.
+        await client.delete("nodes", { name: n.name }).catch(() => {});
+        await client.delete("leases", { namespace: "kube-node-lease", name: n.name }).catch(
+          () => {},
+        );
+      }
+    }
+    await saveInfo();
+    return names;
+  };
+
   // Faults: a killed node is SIGKILLed, as a machine that loses power; restoring starts it afresh.
   bus.serve(subjects.lab("kill-node"), LabNodeRequest, async (req): Promise<LabNodeReply> => {
     const agents = await node(req.node).kill();
@@ -281,6 +421,16 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     if (agents.length) log.info("Restored node", { node: req.node, agents: agents.join(",") });
     return { node: req.node, agents };
   });
+  bus.serve(subjects.lab("add-nodes"), LabNodesRequest, async (req): Promise<LabNodesReply> => {
+    const nodes = await addNodes(req.count);
+    log.info("Added nodes", { count: nodes.length });
+    return { nodes };
+  });
+  bus.serve(subjects.lab("remove-nodes"), LabNodesRequest, async (req): Promise<LabNodesReply> => {
+    const nodes = await removeNodes(req.count);
+    log.info("Removed nodes", { count: nodes.length });
+    return { nodes };
+  });
 
   let stopped: Promise<void> | undefined;
   const stop = () =>
@@ -288,7 +438,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       await bus.drain();
       // Nodes first, then the scheduler and controllers, then the state service, then NATS: writes
       // finish in order.
-      await supervisor.stop([...nodes.values()].flatMap((n) => n.children));
+      await supervisor.stop([...groups.values()].flatMap((n) => n.children));
       await supervisor.stop(["scheduler", "controllers"]);
       await supervisor.stop(["state"]);
       await supervisor.stop();
@@ -298,7 +448,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     info,
     supervisor,
     node,
-    waitReady: (opts = {}) => waitForReadyNodes(new ApiClient(bus), info.nodes, opts),
+    addNodes,
+    removeNodes,
+    waitReady: (opts = {}) => waitForReadyNodes(client, info.nodes, opts),
     stop,
     [Symbol.asyncDispose]: stop,
   };

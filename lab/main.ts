@@ -18,7 +18,9 @@ worker nodes (runtime, kubelet, kube-proxy per node), each a separate process. A
 dies is restarted.
 
 Options:
-  --nodes N         worker nodes (default 3)
+  --nodes N         worker nodes (default 3); past 20, hosted in pools: one runtime, one kubelet and
+                    one kube-proxy process for each pool of nodes
+  --pool-size N     nodes per pool (default 250)
   --dir DIR         lab directory: NATS store, logs, lab.json (default .kubelab)
   --profile NAME    timing profile: default (Kubernetes' timings) or fast (default: default)
   --runtime NAME    container runtime backend of every node: fake, or process for real
@@ -38,6 +40,7 @@ export async function main(args: string[]): Promise<number> {
       args,
       options: {
         nodes: { type: "string", default: "3" },
+        "pool-size": { type: "string", default: "250" },
         dir: { type: "string", default: ".kubelab" },
         profile: { type: "string", default: "default" },
         runtime: { type: "string", default: "fake" },
@@ -58,8 +61,15 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   const nodes = Number(flags.nodes);
-  if (!Number.isInteger(nodes) || nodes < 0 || nodes > 250) {
-    console.error(`lab: --nodes must be a whole number from 0 to 250, got "${flags.nodes}"`);
+  if (!Number.isInteger(nodes) || nodes < 0 || nodes > 10_000) {
+    console.error(`lab: --nodes must be a whole number from 0 to 10000, got "${flags.nodes}"`);
+    return 2;
+  }
+  const poolSize = Number(flags["pool-size"]);
+  if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 2_000) {
+    console.error(
+      `lab: --pool-size must be a whole number from 1 to 2000, got "${flags["pool-size"]}"`,
+    );
     return 2;
   }
   try {
@@ -95,6 +105,7 @@ export async function main(args: string[]): Promise<number> {
     cluster = await startCluster({
       dir: flags.dir,
       nodes,
+      nodesPerPool: poolSize,
       profile: flags.profile,
       runtime: flags.runtime,
       port: portFlag(flags.port),
@@ -135,7 +146,11 @@ function portFlag(value: string): number {
 
 function banner(lab: LabInfo): string {
   return `
-kubelab is up: ${lab.nodes.length} node(s) Ready (${lab.nodes.join(", ")}), profile ${lab.profile}.
+kubelab is up: ${lab.nodes.length} node(s) Ready (${
+    lab.nodes.length > 6
+      ? `${lab.nodes.slice(0, 3).join(", ")}, …, ${lab.nodes.at(-1)}`
+      : lab.nodes.join(", ")
+  }), profile ${lab.profile}.
 
   NATS        ${lab.natsUrl}   (credentials: ${lab.credsFile})
   HTTP API    ${lab.httpUrl}   (Kubernetes REST paths, bearer token in ${lab.dir}/http-token)

@@ -1,11 +1,13 @@
 /**
- * A worker node as the lab runs it: its runtime, kubelet and kube-proxy, each a separate Deno process
- * (`agents/<agent>/main.ts`) kept running by the lab's {@linkcode Supervisor}, told who they are through
- * the `KUBELAB_NODE_*` environment. The local lab starts one per `--nodes`, a compose node container
- * starts one for itself.
+ * Worker nodes as the lab runs them: a node's runtime, kubelet and kube-proxy, each a separate Deno
+ * process (`agents/<agent>/main.ts`) kept running by the lab's supervisor and told who they are through
+ * the `KUBELAB_NODE_*` environment — or a pool: the same three processes, each hosting its agent for
+ * every node of the pool (`KUBELAB_POOL`, `KUBELAB_NODES_FILE`), so that thousands of nodes cost a few
+ * processes while each node keeps its own kubelet, runtime and proxy on its own subjects. The local lab
+ * starts one per `--nodes` (pools past a few dozen nodes), a compose node container one for itself.
  * @module
  */
-import { type ChildProcess, type ChildSpec, Supervisor } from "./supervisor.ts";
+import type { ChildProcess, ChildSpec, Supervisor } from "./supervisor.ts";
 import { spawnAgent } from "./processes.ts";
 
 /** A node's agents, in start order: the kubelet's CRI calls wait for the runtime anyway. */
@@ -22,15 +24,29 @@ export interface NodeSpec {
   podCIDR: string;
 }
 
-/** Options for {@linkcode startNode}. */
-export interface StartNodeOptions {
+/**
+ * The nodes one set of agent processes serves: one node (its own runtime, kubelet and kube-proxy
+ * processes) or a pool (one runtime, one kubelet and one kube-proxy process hosting each of its nodes).
+ */
+export interface NodeGroup {
+  /** The node's name, or the pool's (`pool-1`). */
+  name: string;
+  nodes: NodeSpec[];
+  pooled: boolean;
+}
+
+/** Options for {@linkcode startNodes}. */
+export interface StartNodesOptions {
   supervisor: Supervisor;
-  /** Every agent's environment besides the node's identity (NATS URL, profile, runtime, …). */
+  /** Every agent's environment besides the nodes' (NATS URL, profile, runtime, …). */
   env: Record<string, string>;
   /** Each agent's NATS credentials file (`KUBELAB_NATS_CREDS`). @default none */
   creds?: Partial<Record<NodeAgent, string>>;
-  /** A folder for `<node>-<agent>.log`; undefined: the agents inherit this process's output. */
+  /** A folder for `<group>-<agent>.log` (and a pool's nodes file); undefined: the agents inherit
+   * this process's output. */
   logDir?: string;
+  /** Where a pool's nodes file is written. @default logDir */
+  runDir?: string;
   /** Called with each agent's new process (the local lab writes pid files). */
   onStart?: (child: string, proc: ChildProcess) => void | Promise<void>;
   /** Run only what the Deno cache holds (containers). @default false */
@@ -39,10 +55,10 @@ export interface StartNodeOptions {
   detached?: boolean;
 }
 
-/** A started node. */
+/** A started node or pool. */
 export interface NodeHandle {
-  readonly spec: NodeSpec;
-  /** Its supervised children: `node-1-runtime`, `node-1-kubelet`, `node-1-kube-proxy`. */
+  readonly group: NodeGroup;
+  /** Its supervised children: `node-1-runtime`, `pool-1-kubelet`, … */
   readonly children: string[];
   /** Kills its agents (SIGKILL, a machine losing power) and keeps them down; their names. */
   kill(): Promise<string[]>;
@@ -52,7 +68,7 @@ export interface NodeHandle {
   stop(): Promise<void>;
 }
 
-/** The environment a node's agents get. */
+/** The environment a single node's agents get. */
 export function nodeEnv(spec: NodeSpec): Record<string, string> {
   return {
     KUBELAB_NODE_NAME: spec.name,
@@ -61,11 +77,27 @@ export function nodeEnv(spec: NodeSpec): Record<string, string> {
   };
 }
 
-/** Starts a node's three agents under `options.supervisor`. */
-export function startNode(spec: NodeSpec, options: StartNodeOptions): NodeHandle {
-  const env = { ...options.env, ...nodeEnv(spec) };
+/** Starts the three agents of a node, or of a pool, under `options.supervisor`. */
+export async function startNodes(
+  group: NodeGroup,
+  options: StartNodesOptions,
+): Promise<NodeHandle> {
+  let groupEnv: Record<string, string>;
+  if (group.pooled) {
+    const file = `${options.runDir ?? options.logDir ?? Deno.cwd()}/${group.name}.nodes.json`;
+    await Deno.writeTextFile(file, JSON.stringify(group.nodes) + "\n");
+    // Cluster IPs on each hosted proxy's own node address: no standby proxies retrying binds.
+    groupEnv = {
+      KUBELAB_POOL: group.name,
+      KUBELAB_NODES_FILE: file,
+      KUBELAB_CLUSTER_IP_MODE: "node",
+    };
+  } else {
+    groupEnv = nodeEnv(group.nodes[0]);
+  }
+  const env = { ...options.env, ...groupEnv };
   const children = NODE_AGENTS.map((agent) => {
-    const name = `${spec.name}-${agent}`;
+    const name = `${group.name}-${agent}`;
     const creds = options.creds?.[agent];
     const child: ChildSpec = {
       name,
@@ -82,7 +114,7 @@ export function startNode(spec: NodeSpec, options: StartNodeOptions): NodeHandle
     return name;
   });
   return {
-    spec,
+    group,
     children,
     kill: () => options.supervisor.hold(children, "SIGKILL"),
     restore: () => options.supervisor.release(children),

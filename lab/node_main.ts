@@ -21,7 +21,7 @@ import { RealClock } from "../shared/clock.ts";
 import { startHeartbeat } from "../shared/health.ts";
 import { loggerFromEnv } from "../shared/log.ts";
 import { bootstrapNode } from "./bootstrap.ts";
-import { startNode } from "./node.ts";
+import { startNodes } from "./node.ts";
 import { nodeIdentity } from "./node_identity.ts";
 import { Supervisor } from "./supervisor.ts";
 
@@ -72,7 +72,10 @@ if (import.meta.main) {
   const supervisor = new Supervisor({ clock, log });
   log.info("Starting node agents", { address: identity.address, podCIDR: identity.podCIDR });
   // The image has every program cached: an agent never fetches anything at run time.
-  const node = startNode(identity, { supervisor, env: {}, creds, cachedOnly: true });
+  const node = await startNodes(
+    { name: identity.name, nodes: [identity], pooled: false },
+    { supervisor, env: {}, creds, cachedOnly: true },
+  );
   const stopHeartbeat = startHeartbeat({
     file: env("KUBELAB_HEALTH_FILE", "/tmp/kubelab-health"),
     clock,

@@ -36,6 +36,75 @@ export function env(name: string, fallback?: string): string | undefined {
   return v === undefined || v === "" ? fallback : v;
 }
 
+/** A node whose agent a process runs. */
+export interface HostedNode {
+  name: string;
+  /** Its address (InternalIP, where its NodePorts listen). */
+  address: string;
+  /** Its pod CIDR: `10.244.1.0/24`. */
+  podCIDR: string;
+}
+
+/** What the environment says a node agent process hosts. */
+export interface HostedNodes {
+  /** The pool's name when the process hosts a pool of nodes (`KUBELAB_POOL`). */
+  pool?: string;
+  nodes: HostedNode[];
+}
+
+/**
+ * The nodes a node agent hosts. A pool (`KUBELAB_POOL` names it) lists them in `KUBELAB_NODES_FILE`, a
+ * JSON array of `{name, address, podCIDR}`; otherwise it is the one node of `KUBELAB_NODE_NAME` (default:
+ * the host name), `KUBELAB_NODE_ADDRESS` (default 127.0.0.1) and `KUBELAB_POD_CIDR` (default
+ * 10.244.0.0/24). Throws a RangeError naming the variable and the bad value.
+ */
+export async function hostedNodesFromEnv(): Promise<HostedNodes> {
+  const pool = env("KUBELAB_POOL");
+  const file = env("KUBELAB_NODES_FILE");
+  if (!pool) {
+    return {
+      nodes: [{
+        name: env("KUBELAB_NODE_NAME", Deno.hostname()),
+        address: env("KUBELAB_NODE_ADDRESS", "127.0.0.1"),
+        podCIDR: env("KUBELAB_POD_CIDR", "10.244.0.0/24"),
+      }],
+    };
+  }
+  if (!file) throw new RangeError(`KUBELAB_POOL "${pool}" needs KUBELAB_NODES_FILE`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await Deno.readTextFile(file));
+  } catch (err) {
+    throw new RangeError(`Cannot read KUBELAB_NODES_FILE "${file}": ${(err as Error).message}`);
+  }
+  const ok = Array.isArray(raw) && raw.length > 0 &&
+    raw.every((n) =>
+      n && typeof n.name === "string" && typeof n.address === "string" &&
+      typeof n.podCIDR === "string"
+    );
+  if (!ok) {
+    throw new RangeError(
+      `Invalid KUBELAB_NODES_FILE "${file}": expected a JSON array of {name, address, podCIDR}`,
+    );
+  }
+  return { pool, nodes: raw as HostedNode[] };
+}
+
+/**
+ * Starts `count` things `concurrency` at a time (a pool's nodes: all at once would flood the bus).
+ */
+export async function startEach<T>(
+  items: readonly T[],
+  start: (item: T) => Promise<void>,
+  concurrency = 16,
+): Promise<void> {
+  const queue = [...items];
+  const worker = async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await start(item);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
 /**
  * The credentials named by `KUBELAB_NATS_CREDS` (a `.creds` file), or undefined when unset. Throws an
  * Error naming the variable and file when it cannot be read.
@@ -52,7 +121,8 @@ export async function credsFromEnv(): Promise<string | undefined> {
 
 /**
  * Runs an agent as a process: `KUBELAB_NATS_URL` (default nats://127.0.0.1:4222), `KUBELAB_NATS_CREDS`
- * (its credentials; their identity must be the agent's own: `state`, `kubelet@node-1`…),
+ * (its credentials; their identity must be the agent's own: `state`, `kubelet@node-1`,
+ * `kubelet-pool@pool-1` — `fields.node` or `fields.pool` say which),
  * `KUBELAB_PROFILE`, `KUBELAB_LOG_LEVEL`, `KUBELAB_HEALTH_FILE` (kept fresh while the agent runs,
  * reaches NATS and says it is ready: a container healthcheck reads it, shared/health.ts). Exits 0 after
  * a clean stop on SIGINT/SIGTERM, 1 when start-up fails.
@@ -72,7 +142,11 @@ export async function runAgent(
   let bus: Bus | undefined;
   try {
     const timing = timingProfile(env("KUBELAB_PROFILE", "default"));
-    const identity = fields.node ? `${name}@${fields.node}` : name;
+    const identity = fields.pool
+      ? `${name}-pool@${fields.pool}`
+      : fields.node
+      ? `${name}@${fields.node}`
+      : name;
     const creds = await credsFromEnv();
     if (creds && parseCreds(creds).identity !== identity) {
       throw new Error(
@@ -82,7 +156,7 @@ export async function runAgent(
     }
     bus = await Bus.connect({
       servers: env("KUBELAB_NATS_URL", "nats://127.0.0.1:4222").split(","),
-      name: [name, fields.node].filter(Boolean).join("/"),
+      name: [name, fields.pool ?? fields.node].filter(Boolean).join("/"),
       log,
       creds,
       identity,

@@ -7,13 +7,11 @@
  * closes. `/healthz` reports the sync state.
  * @module
  */
-import type { Endpoints, Service } from "../../shared/api/core.ts";
 import type { Bus } from "../../shared/bus/bus.ts";
 import { splitPages } from "../../shared/bus/pager.ts";
 import { maxMessageBytes } from "../../shared/bus/payload.ts";
 import { subjects } from "../../shared/bus/subjects.ts";
 import type { ApiClient } from "../../shared/client/client.ts";
-import { Informer } from "../../shared/client/watch.ts";
 import type { Clock } from "../../shared/clock.ts";
 import type { Logger } from "../../shared/log.ts";
 import { type ClusterIPMode, type LoopbackAddresses, loopbackAddresses } from "./cluster_ip.ts";
@@ -23,6 +21,7 @@ import { healthzHandler, type SyncState } from "./healthz.ts";
 import type { DuplexConn } from "./pipe.ts";
 import { type ConnectionRecord, type ListenerStatus, Proxier } from "./proxier.ts";
 import { computeRoutes, formatRoute, type Route } from "./routes.ts";
+import { ServiceSource } from "./source.ts";
 
 /** kube-proxy's syncPeriod: the table is republished this often even when nothing changed. */
 export const SYNC_PERIOD_MS = 30_000;
@@ -76,6 +75,11 @@ export interface KubeProxyOptions {
   drainMs?: number;
   /** Dialling backends. @default dialTcp */
   dial?: Dial<DuplexConn>;
+  /**
+   * Services and Endpoints, shared with the other kube-proxies of the process (a pool); started and
+   * stopped by its owner. @default informers of this proxy's own
+   */
+  source?: ServiceSource;
   /** Which endpoints may be dialled. @default new LabNetwork() (loopback and this host's interfaces) */
   network?: LabNetwork;
 }
@@ -85,8 +89,9 @@ export class KubeProxy {
   readonly #opts: KubeProxyOptions;
   readonly #log: Logger;
   readonly #controller = new AbortController();
-  readonly #services: Informer<Service>;
-  readonly #endpoints: Informer<Endpoints>;
+  readonly #source: ServiceSource;
+  readonly #ownSource: boolean;
+  #unsubscribe?: () => void;
   readonly #proxier: Proxier;
   #routes: Route[] = [];
   #published = "";
@@ -105,10 +110,12 @@ export class KubeProxy {
     this.#log = options.log.with({ node: options.nodeName });
     if (options.signal.aborted) this.#controller.abort();
     options.signal.addEventListener("abort", () => this.#controller.abort(), { once: true });
-    const common = { client: options.client, log: this.#log, signal: this.#controller.signal };
-    const onEvent = () => this.#schedule();
-    this.#services = new Informer<Service>({ ...common, resource: "services", onEvent });
-    this.#endpoints = new Informer<Endpoints>({ ...common, resource: "endpoints", onEvent });
+    this.#ownSource = options.source === undefined;
+    this.#source = options.source ?? new ServiceSource({
+      client: options.client,
+      log: this.#log,
+      signal: this.#controller.signal,
+    });
     const nodeAddress = options.nodeAddress ?? "127.0.0.1";
     this.#proxier = new Proxier({
       nodeName: options.nodeName,
@@ -147,7 +154,8 @@ export class KubeProxy {
 
   /** Starts both informers, applies and publishes the first table, and serves `/healthz`. */
   async start(): Promise<void> {
-    await Promise.all([this.#services.start(), this.#endpoints.start()]);
+    this.#unsubscribe = this.#source.subscribe(() => this.#schedule());
+    await this.#source.start();
     this.#synced = true;
     await this.#resync();
     if (this.#opts.healthzAddress) this.#serveHealthz(this.#opts.healthzAddress);
@@ -168,7 +176,8 @@ export class KubeProxy {
 
   async #stop(): Promise<void> {
     this.#controller.abort();
-    await Promise.allSettled([this.#loop, this.#services.done, this.#endpoints.done]);
+    this.#unsubscribe?.();
+    await Promise.allSettled([this.#loop, this.#ownSource ? this.#source.done : undefined]);
     await this.#healthz?.shutdown();
     await this.#syncing;
     await this.#proxier.stop(this.#opts.drainMs ?? DEFAULT_DRAIN_MS);
@@ -188,7 +197,7 @@ export class KubeProxy {
   async #resync(): Promise<void> {
     if (this.#controller.signal.aborted) return;
     this.#sync.oldestPending = undefined;
-    const routes = computeRoutes(this.#services.list(), this.#endpoints.list());
+    const routes = computeRoutes(this.#source.services(), this.#source.endpoints());
     this.#routes = routes;
     await this.#proxier.sync(routes);
     this.#sync.lastUpdated = this.#opts.clock.now();

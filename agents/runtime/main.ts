@@ -1,16 +1,24 @@
 /**
- * The runtime agent's composition root: one CRI service on NATS for one node.
+ * The runtime agent's composition root: a CRI service on NATS for one node — or, in a pool, for each of
+ * many nodes, each with its own backend and state on its own subjects (`kl.node.<node>.cri.*`).
  *
- * Environment: `KUBELAB_NODE_NAME` (default: the host name), `KUBELAB_RUNTIME` (`fake`, the default, or
- * `process`), `KUBELAB_POD_CIDR` (default `10.244.0.0/24`), `KUBELAB_FAKE_PULL_MS` (default: the timing
- * profile's fakePullMs for the fake, 0 for the process runtime); for the process runtime
- * `KUBELAB_RUNTIME_DIR` (default `$TMPDIR/kubelab-runtime-<node>`) and `KUBELAB_POD_NETWORK` (`auto`,
- * the default, `loopback` or `port-block`); plus runAgent's `KUBELAB_NATS_URL`, `KUBELAB_PROFILE`,
- * `KUBELAB_LOG_LEVEL`.
+ * Environment: the node(s) (shared/agent.ts hostedNodesFromEnv: `KUBELAB_NODE_NAME`,
+ * `KUBELAB_POD_CIDR`, or `KUBELAB_POOL` and `KUBELAB_NODES_FILE`), `KUBELAB_RUNTIME` (`fake`, the
+ * default, or `process`), `KUBELAB_FAKE_PULL_MS` (default: the timing profile's fakePullMs for the
+ * fake, 0 for the process runtime); for the process runtime `KUBELAB_RUNTIME_DIR` (default
+ * `$TMPDIR/kubelab-runtime-<node>`; in a pool, a folder per node inside it) and
+ * `KUBELAB_POD_NETWORK` (`auto`, the default, `loopback` or `port-block`); plus runAgent's
+ * `KUBELAB_NATS_URL`, `KUBELAB_NATS_CREDS`, `KUBELAB_PROFILE`, `KUBELAB_LOG_LEVEL`.
  * @module
  */
-import { env, runAgent } from "../../shared/agent.ts";
-import type { AgentContext } from "../../shared/agent.ts";
+import {
+  type AgentContext,
+  env,
+  type HostedNode,
+  hostedNodesFromEnv,
+  runAgent,
+  startEach,
+} from "../../shared/agent.ts";
 import type { RuntimeBackend } from "./backend.ts";
 import { FakeRuntime } from "./fake.ts";
 import { parseCidr } from "./ipam.ts";
@@ -25,40 +33,44 @@ const PAUSE_IMAGE = "registry.k8s.io/pause:3.10";
 const POD_NETWORKS = ["auto", "loopback", "port-block"];
 
 /** The backends `KUBELAB_RUNTIME` may name. */
-const BACKENDS: Record<string, (ctx: AgentContext) => RuntimeBackend> = {
-  fake: (ctx) =>
+const BACKENDS: Record<
+  string,
+  (ctx: AgentContext, node: HostedNode, log: AgentContext["log"]) => RuntimeBackend
+> = {
+  fake: (ctx, node, log) =>
     new FakeRuntime({
       clock: ctx.clock,
-      log: ctx.log,
-      podCIDR,
+      log,
+      podCIDR: node.podCIDR,
       pullMs: pullMs ?? ctx.timing.fakePullMs,
       preloadedImages: [PAUSE_IMAGE],
     }),
-  process: (ctx) =>
+  process: (ctx, node, log) =>
     new ProcessRuntime({
       clock: ctx.clock,
-      log: ctx.log,
-      podCIDR,
-      dataDir,
+      log,
+      podCIDR: node.podCIDR,
+      dataDir: hosted.pool ? `${dataDir}/${node.name}` : dataDir,
       network: podNetwork as PodNetworkMode | "auto",
       pullMs: pullMs ?? 0,
       preloadedImages: [PAUSE_IMAGE],
     }),
 };
 
-const nodeName = env("KUBELAB_NODE_NAME", Deno.hostname());
+let hosted: Awaited<ReturnType<typeof hostedNodesFromEnv>>;
 const runtime = env("KUBELAB_RUNTIME", "fake");
-const podCIDR = env("KUBELAB_POD_CIDR", "10.244.0.0/24");
 const pullMsText = env("KUBELAB_FAKE_PULL_MS");
 const pullMs = pullMsText === undefined ? undefined : Number(pullMsText);
-const dataDir = env(
-  "KUBELAB_RUNTIME_DIR",
-  `${env("TMPDIR", "/tmp")}/kubelab-runtime-${nodeName}`,
-);
 const podNetwork = env("KUBELAB_POD_NETWORK", "auto");
+let dataDir = "";
 
 const makeBackend = BACKENDS[runtime];
 try {
+  hosted = await hostedNodesFromEnv();
+  dataDir = env(
+    "KUBELAB_RUNTIME_DIR",
+    `${env("TMPDIR", "/tmp")}/kubelab-runtime-${hosted.pool ?? hosted.nodes[0].name}`,
+  );
   if (!makeBackend) {
     throw new RangeError(
       `Unknown runtime "${runtime}" in KUBELAB_RUNTIME: use ${
@@ -66,7 +78,7 @@ try {
       }`,
     );
   }
-  parseCidr(podCIDR);
+  for (const node of hosted.nodes) parseCidr(node.podCIDR);
   if (pullMs !== undefined && !(pullMs >= 0)) {
     throw new RangeError(
       `Invalid KUBELAB_FAKE_PULL_MS "${pullMsText}": expected milliseconds >= 0`,
@@ -85,16 +97,21 @@ try {
 }
 
 await runAgent("runtime", async (ctx) => {
-  const backend = makeBackend(ctx);
-  // Set the process runtime up (data directory, leftovers, pod network) before serving.
-  await backend.status({});
-  const server = new RuntimeServer({
-    bus: ctx.bus,
-    nodeName,
-    backend,
-    clock: ctx.clock,
-    log: ctx.log,
+  const servers: RuntimeServer[] = [];
+  await startEach(hosted.nodes, async (node) => {
+    const log = hosted.pool ? ctx.log.with({ node: node.name }) : ctx.log;
+    const backend = makeBackend(ctx, node, log);
+    // Set the process runtime up (data directory, leftovers, pod network) before serving.
+    await backend.status({});
+    const server = new RuntimeServer({
+      bus: ctx.bus,
+      nodeName: node.name,
+      backend,
+      clock: ctx.clock,
+      log,
+    });
+    await server.start();
+    servers.push(server);
   });
-  await server.start();
-  return { stop: () => server.stop() };
-}, { node: nodeName, runtime, podCIDR });
+  return { stop: () => Promise.all(servers.map((s) => s.stop())).then(() => {}) };
+}, hosted.pool ? { pool: hosted.pool, runtime } : { node: hosted.nodes[0].name, runtime });
