@@ -368,9 +368,14 @@ async function checkTrust(lab: ComposeLab, node: string): Promise<void> {
   const anonymous = await run([
     Deno.execPath(),
     "eval",
-    `import { connect } from "@nats-io/transport-node";
-     try { await connect({ servers: "127.0.0.1:${lab.env.KUBELAB_NATS_PORT}", timeout: 3000 });
-       console.log("connected"); } catch (e) { console.log(String(e)); }`,
+    `import { Bus } from "${new URL("../shared/bus/bus.ts", import.meta.url)}";
+     import { Logger } from "${new URL("../shared/log.ts", import.meta.url)}";
+     try {
+       await Bus.connect({ servers: "127.0.0.1:${lab.env.KUBELAB_NATS_PORT}", name: "stranger",
+         log: new Logger({ level: "error", sink: () => {} }), connectTimeoutMs: 3000,
+         waitOnFirstConnect: false });
+       console.log("connected");
+     } catch (e) { console.log(String(e)); }`,
   ], { env: { NO_COLOR: "1" } });
   assert.match(anonymous.stdout, /Authorization Violation/i, "NATS refuses a client without creds");
   const networks = await must([

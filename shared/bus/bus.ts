@@ -4,7 +4,6 @@
  * missing responders and messages larger than the server takes, and reconnects that never give up.
  * @module
  */
-import { connect } from "@nats-io/transport-node";
 import {
   headers as natsHeaders,
   jwtAuthenticator,
@@ -16,6 +15,7 @@ import {
   type Subscription,
   TimeoutError,
 } from "@nats-io/nats-core";
+import { NatsConnectionImpl, setTransportFactory } from "@nats-io/nats-core/internal";
 import type { z } from "zod";
 import { ApiError, apiError, Status } from "../api/errors.ts";
 import { parseCreds } from "../auth/jwt.ts";
@@ -23,22 +23,10 @@ import { DEFAULT_IDENTITY, inboxPrefix, parseIdentity } from "../auth/identity.t
 import type { Logger } from "../log.ts";
 import { formatBytes, maxPayload } from "./payload.ts";
 import { STATUS_HEADER, TRACE_HEADER } from "./subjects.ts";
+import { DenoTransport } from "./transport.ts";
 
-/**
- * `@nats-io/transport-node` takes its listeners off a socket when it closes the connection (the server
- * refused the credentials, or went away); under Deno a reset that arrives after that is emitted with
- * no listener and would end the process. NATS is done with such a socket (it reconnects, or the
- * connect has already failed), so the reset is dropped here. Our processes use `node:net` only
- * through NATS: anything else is left to end the process as it would.
- */
-function dropResetOfClosedNatsSocket(e: ErrorEvent): void {
-  const err = e.error as { code?: unknown; syscall?: unknown; stack?: unknown } | undefined;
-  if (
-    err?.code === "ECONNRESET" && err.syscall === "read" &&
-    String(err.stack).includes("onStreamRead")
-  ) e.preventDefault();
-}
-globalThis.addEventListener("error", dropResetOfClosedNatsSocket);
+// Every connection of this process speaks NATS over Deno's own TCP (./transport.ts).
+setTransportFactory({ factory: () => new DenoTransport(), defaultPort: 4222 });
 
 /** What a handler learns about the message it got. */
 export interface MsgContext {
@@ -152,7 +140,7 @@ export class Bus implements AsyncDisposable {
     const creds = options.creds ? parseCreds(options.creds) : undefined;
     const identity = creds?.identity ?? options.identity ?? DEFAULT_IDENTITY;
     parseIdentity(identity);
-    const nc = await connect({
+    const nc = await NatsConnectionImpl.connect({
       servers,
       name: options.name,
       inboxPrefix: inboxPrefix(identity),
