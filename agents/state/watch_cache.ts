@@ -63,6 +63,22 @@ export interface WatchCacheOptions {
   onChange?: (change: CacheChange) => void;
 }
 
+/** The watch event of one change, ready to publish. */
+interface Prepared {
+  ref: NonNullable<ReturnType<typeof parseObjectKey>>;
+  subject: string;
+  event: WatchEvent & { object: KubeObject };
+}
+
+/** Watch events published and not yet acknowledged, at most. */
+const PUBLISH_WINDOW = 256;
+
+function revisionHeaders(revision: number) {
+  const h = natsHeaders();
+  h.set(REVISION_HEADER, String(revision));
+  return h;
+}
+
 /** Window in which JetStream drops a republished event (msgID = revision). */
 const DUPLICATE_WINDOW_MS = 120_000;
 /** Above this many keys to replay at start, read the whole bucket's history once instead of per key. */
@@ -89,8 +105,20 @@ export class WatchCache implements AsyncDisposable {
   readonly #waiters = new Set<Waiter>();
   #revision = 0;
   #watchSeq = 0;
-  /** The change being published, not yet applied. */
-  #inFlight?: { key: string; revision: number };
+  /**
+   * Changes published and not yet acknowledged, by key: the last one's revision and the object as it
+   * will be (undefined: deleted). The next change of the same key is told apart from it (MODIFIED, not
+   * ADDED), and a read of the key waits for it ({@linkcode settled}).
+   */
+  readonly #pending = new Map<string, { revision: number; object?: KubeObject }>();
+  /** Acknowledgements are awaited and applied in revision order, one after the other, on this chain. */
+  #chain: Promise<void> = Promise.resolve();
+  #inFlightCount = 0;
+  #slotFree?: () => void;
+  /** The last revision handed to the chain. */
+  #queuedRevision = 0;
+  /** A change could not be published because the cache stops: nothing after it is applied. */
+  #halted = false;
   #stopping = false;
   #synced = false;
   #loop?: Promise<void>;
@@ -141,8 +169,8 @@ export class WatchCache implements AsyncDisposable {
    * waits for it here, so whoever saw the event never reads the object as it was before.
    */
   settled(key: string): Promise<void> {
-    const inFlight = this.#inFlight;
-    if (!inFlight || inFlight.key !== key) return Promise.resolve();
+    const inFlight = this.#pending.get(key);
+    if (!inFlight) return Promise.resolve();
     return this.waitFor(inFlight.revision, 5_000).catch(() => {});
   }
 
@@ -215,7 +243,9 @@ export class WatchCache implements AsyncDisposable {
     this.#stopping = true;
     this.#iter?.stop();
     this.#wake?.();
+    this.#slotFree?.();
     await this.#loop;
+    await this.#chain;
     for (const w of this.#waiters) {
       w.timer?.cancel();
       w.reject(stoppedError());
@@ -357,8 +387,10 @@ export class WatchCache implements AsyncDisposable {
     }
     replay.sort((a, b) => a.revision - b.revision);
     if (replay.length) this.#log.info("Publishing unpublished changes", { count: replay.length });
-    for (const e of replay) await this.#publishAndApply(e);
+    for (const e of replay) await this.#enqueue(e);
+    await this.#chain;
     this.#advance(r0);
+    this.#queuedRevision = Math.max(this.#queuedRevision, r0);
   }
 
   async #histories(keys: Set<string>): Promise<Map<string, KvEntry[]>> {
@@ -385,13 +417,13 @@ export class WatchCache implements AsyncDisposable {
       try {
         const iter = await this.#opts.store.kv.watch({
           key: ">",
-          resumeFromRevision: this.#revision + 1,
+          resumeFromRevision: Math.max(this.#revision, this.#queuedRevision) + 1,
         });
         this.#iter = iter;
         if (this.#stopping) iter.stop();
         for await (const e of iter) {
-          if (e.revision <= this.#revision) continue;
-          await this.#publishAndApply(e);
+          if (e.revision <= this.#queuedRevision) continue;
+          await this.#enqueue(e);
           delay = 100;
           if (this.#stopping) break;
         }
@@ -411,14 +443,39 @@ export class WatchCache implements AsyncDisposable {
     }
   }
 
-  /** Publishes the watch event of one change and, once acknowledged, applies it. */
-  async #publishAndApply(e: KvEntry): Promise<void> {
+  /**
+   * Publishes the watch event of one change without waiting for its acknowledgement, and queues its
+   * application. Up to {@linkcode PUBLISH_WINDOW} are in flight: JetStream stores the publishes of one
+   * connection in the order they are sent, so events stay in revision order, and a write waits for
+   * one round trip to the stream instead of one per write before it.
+   */
+  async #enqueue(e: KvEntry): Promise<void> {
+    this.#queuedRevision = Math.max(this.#queuedRevision, e.revision);
+    const prepared = this.#prepare(e);
+    let ack: Promise<number | undefined> | undefined;
+    if (prepared) {
+      this.#pending.set(e.key, {
+        revision: e.revision,
+        object: prepared.event.type === "DELETED" ? undefined : prepared.event.object,
+      });
+      ack = this.#publishOnce(prepared.subject, prepared.event, e.revision);
+    }
+    this.#inFlightCount++;
+    this.#chain = this.#chain.then(() => this.#finish(e, prepared, ack));
+    while (this.#inFlightCount >= PUBLISH_WINDOW && !this.#stopping) {
+      await new Promise<void>((resolve) => this.#slotFree = resolve);
+    }
+  }
+
+  /** The event and subject of one change; undefined for a change that makes none. */
+  #prepare(e: KvEntry): Prepared | undefined {
     const ref = parseObjectKey(e.key);
     if (!ref) {
       this.#log.warn("Skipped a key that names no object", { key: e.key, revision: e.revision });
-      return this.#advance(e.revision);
+      return undefined;
     }
-    const old = this.get(e.key);
+    const pending = this.#pending.get(e.key);
+    const old = pending ? pending.object : this.get(e.key);
     let event: WatchEvent & { object: KubeObject };
     if (e.operation === "PUT") {
       let object: KubeObject;
@@ -430,36 +487,79 @@ export class WatchCache implements AsyncDisposable {
           revision: e.revision,
           error: err,
         });
-        return this.#advance(e.revision);
+        return undefined;
       }
       event = { type: old ? "MODIFIED" : "ADDED", object };
     } else {
-      if (!old) return this.#advance(e.revision);
+      if (!old) return undefined;
       event = {
         type: "DELETED",
         object: { ...old, metadata: { ...old.metadata, resourceVersion: String(e.revision) } },
       };
     }
     const nodeName = ref.resource === "pods" ? podNodeName(event.object) : undefined;
-    const subject = subjects.watchObject(ref.resource, ref.namespace, ref.name, nodeName);
-    this.#inFlight = { key: e.key, revision: e.revision };
-    const seq = await this.#publish(subject, event, e.revision);
-    this.#inFlight = undefined;
-    if (seq === undefined) return; // stopping: the next start publishes it
-    const byKey = this.#objects.get(ref.resource) ?? new Map<string, KubeObject>();
-    this.#objects.set(ref.resource, byKey);
-    if (event.type === "DELETED") byKey.delete(e.key);
-    else byKey.set(e.key, event.object);
-    this.#watchSeq = seq;
-    this.#advance(e.revision);
-    this.#opts.onChange?.({
-      type: event.type,
-      resource: ref.resource,
-      namespace: ref.namespace,
-      name: ref.name,
-      object: event.object,
-      revision: e.revision,
-    });
+    return {
+      ref,
+      subject: subjects.watchObject(ref.resource, ref.namespace, ref.name, nodeName),
+      event,
+    };
+  }
+
+  /** Once its event is acknowledged (published again until it is), applies one change, in order. */
+  async #finish(
+    e: KvEntry,
+    prepared: Prepared | undefined,
+    ack: Promise<number | undefined> | undefined,
+  ): Promise<void> {
+    try {
+      if (this.#halted) return;
+      if (!prepared) return this.#advance(e.revision);
+      const { ref, event, subject } = prepared;
+      const seq = (await ack) ?? await this.#publish(subject, event, e.revision);
+      if (seq === undefined) {
+        // Stopping: this change and every later one are published by the next start.
+        this.#halted = true;
+        return;
+      }
+      const byKey = this.#objects.get(ref.resource) ?? new Map<string, KubeObject>();
+      this.#objects.set(ref.resource, byKey);
+      if (event.type === "DELETED") byKey.delete(e.key);
+      else byKey.set(e.key, event.object);
+      if (this.#pending.get(e.key)?.revision === e.revision) this.#pending.delete(e.key);
+      this.#watchSeq = seq;
+      this.#advance(e.revision);
+      this.#opts.onChange?.({
+        type: event.type,
+        resource: ref.resource,
+        namespace: ref.namespace,
+        name: ref.name,
+        object: event.object,
+        revision: e.revision,
+      });
+    } finally {
+      this.#inFlightCount--;
+      const free = this.#slotFree;
+      this.#slotFree = undefined;
+      free?.();
+    }
+  }
+
+  /** One publish of an event; undefined when it is not acknowledged (the chain publishes it again). */
+  async #publishOnce(
+    subject: string,
+    event: WatchEvent,
+    revision: number,
+  ): Promise<number | undefined> {
+    try {
+      const ack = await this.#js.publish(subject, JSON.stringify(event), {
+        msgID: String(revision),
+        headers: revisionHeaders(revision),
+        timeout: 5_000,
+      });
+      return ack.seq;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Publishes with msgID = revision until acknowledged; a repeat within the window is deduplicated. */
@@ -468,8 +568,7 @@ export class WatchCache implements AsyncDisposable {
     event: WatchEvent,
     revision: number,
   ): Promise<number | undefined> {
-    const h = natsHeaders();
-    h.set(REVISION_HEADER, String(revision));
+    const h = revisionHeaders(revision);
     const data = JSON.stringify(event);
     for (let delay = 100;; delay = Math.min(delay * 2, 2_000)) {
       try {
