@@ -4,7 +4,9 @@
  * asserted. Names: `state` (API request throughput and latency), `watch` (write-to-watch-event latency),
  * `proxy` (requests through a kube-proxy NodePort against the same requests straight to the pod),
  * `cri` (ListContainers over NATS with 100, 1,000 and 5,000 containers, at two max_payload sizes),
- * `http-list` (time and memory of one unpaged list over HTTP, [http_list.ts](./http_list.ts)).
+ * `http-list` (time and memory of one unpaged list over HTTP, [http_list.ts](./http_list.ts)),
+ * `cluster` (a whole lab of hosted nodes: `--nodes N --pods M [--bare B --rate R --pool-size P]`,
+ * [cluster.ts](./cluster.ts); not in the default set).
  * @module
  */
 import { parseArgs } from "node:util";
@@ -21,6 +23,7 @@ import { CriClient } from "../shared/cri/client.ts";
 import { FakeRuntime } from "../agents/runtime/fake.ts";
 import { RuntimeServer } from "../agents/runtime/server.ts";
 import { containerConfig, podSandboxConfig } from "../agents/kubelet/runtime_manager.ts";
+import { benchCluster } from "./cluster.ts";
 import { benchHttpList } from "./http_list.ts";
 
 interface Env extends AsyncDisposable {
@@ -454,11 +457,28 @@ const BENCHES: Record<string, (n: number) => Promise<void>> = {
 if (import.meta.main) {
   const { values, positionals } = parseArgs({
     args: Deno.args,
-    options: { count: { type: "string", default: "1000" } },
+    options: {
+      count: { type: "string", default: "1000" },
+      nodes: { type: "string", default: "100" },
+      pods: { type: "string", default: "1000" },
+      bare: { type: "string", default: "500" },
+      rate: { type: "string", default: "100" },
+      "pool-size": { type: "string", default: "250" },
+    },
     allowPositionals: true,
   });
   const names = positionals.length ? positionals : Object.keys(BENCHES);
   for (const name of names) {
+    if (name === "cluster") {
+      await benchCluster({
+        nodes: Number(values.nodes),
+        pods: Number(values.pods),
+        bare: Number(values.bare),
+        rate: Number(values.rate),
+        poolSize: Number(values["pool-size"]),
+      });
+      continue;
+    }
     const bench = BENCHES[name];
     if (!bench) {
       console.error(`Unknown benchmark "${name}"; choose from: ${Object.keys(BENCHES).join(", ")}`);
